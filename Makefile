@@ -1,0 +1,66 @@
+# Línea Ciudadana: `make run` starts the whole system, `make test` runs the whole suite.
+# Both set everything up on a fresh machine (environments, dependencies, database, model).
+
+SHELL := /bin/bash
+APP_PYTHON ?= python3
+VENV := .venv
+RASA_VENV := .venv-rasa
+PY := $(VENV)/bin/python
+RASA := $(RASA_VENV)/bin/rasa
+FLASK := $(VENV)/bin/flask --app intake
+
+.PHONY: run test setup env migrate demo-registry train validate lint format bench nlu clean
+
+run: setup env migrate demo-registry train
+	$(PY) -m stack.launch
+
+test: setup
+	$(RASA) data validate --domain bot/domain.yml --data data --config config.yml --fail-on-warnings
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+setup: $(VENV)/.installed $(RASA_VENV)/.installed
+
+$(VENV)/.installed: requirements/app.txt
+	test -x $(PY) || $(APP_PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/app.txt
+	touch $@
+
+$(RASA_VENV)/.installed: requirements/rasa.txt
+	test -x $(RASA_VENV)/bin/python || $$(scripts/find-python310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/rasa.txt
+	touch $@
+
+env: .env
+
+.env: | .env.example
+	$(PY) -m stack.make_env
+
+migrate: setup env
+	$(FLASK) db upgrade
+
+# A demo registry on first start only (an empty database), so `make run` answers at once.
+demo-registry: migrate
+	@if $(PY) -c "from stack.demo import registry_is_empty as e; raise SystemExit(0 if e() else 1)"; then \
+	  $(FLASK) registry demo --households 1000 --seed 1 --out var/demo && \
+	  $(FLASK) registry import var/demo/beneficiaries.csv var/demo/payments.csv; \
+	fi
+
+train: setup
+	$(PY) -m stack.train
+
+validate: setup
+	$(RASA) data validate --domain bot/domain.yml --data data --config config.yml --fail-on-warnings
+
+lint: setup
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
+
+bench: setup train
+	$(PY) -m bench.import_rate
+	$(PY) -m bench.webhook_latency
+
+clean:
+	rm -rf var models .pytest_cache

@@ -1,0 +1,40 @@
+"""After a DNI: the worker already checked it with intake; say how it went and answer what was asked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import intake_client
+from actions.payments import answer
+
+
+class ActionCheckIdentity(Action):
+    def name(self) -> str:
+        return "action_check_identity"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        try:
+            identity = intake_client.identity(tracker.sender_id)
+        except intake_client.IntakeUnavailable:
+            dispatcher.utter_message(response="utter_service_down")
+            return []
+        if identity["state"] == "locked":
+            dispatcher.utter_message(response="utter_locked", minutes=identity["locked_minutes"])
+            return []
+        if identity["state"] == "verified":
+            topic = tracker.get_slot("pending_topic")
+            if topic:
+                return answer(dispatcher, tracker.sender_id, topic)
+            dispatcher.utter_message(response="utter_identity_verified")
+            dispatcher.utter_message(response="utter_menu")
+            return []
+        if identity["last_outcome"] == "malformed":
+            dispatcher.utter_message(response="utter_dni_malformed")
+        else:
+            dispatcher.utter_message(response="utter_dni_mismatch", attempts_left=identity["attempts_left"])
+        return []

@@ -1,0 +1,34 @@
+"""A number typed after the main menu: the same answers as the words would give."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.payments import NEXT, POINT, REASON, answer
+from actions.people import request_person
+
+OPTIONS = {"1": NEXT, "2": POINT, "3": REASON}
+
+
+class ActionMenuChoice(Action):
+    def name(self) -> str:
+        return "action_menu_choice"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        option = str(next(tracker.get_latest_entity_values("option"), "")).strip()
+        if option in OPTIONS:
+            return answer(dispatcher, tracker.sender_id, OPTIONS[option])
+        if option == "4":
+            dispatcher.utter_message(response="utter_program_info")
+            dispatcher.utter_message(response="utter_anything_else")
+            return []
+        if option == "5":
+            return request_person(dispatcher, tracker.sender_id)
+        dispatcher.utter_message(response="utter_bad_option")
+        dispatcher.utter_message(response="utter_menu")
+        return []

@@ -1,0 +1,30 @@
+"""Talk to a person: record the request with intake (the staff app picks it up)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import intake_client
+
+
+def request_person(dispatcher: CollectingDispatcher, sender: str) -> list[dict[str, Any]]:
+    try:
+        intake_client.request_person(sender)
+    except intake_client.IntakeUnavailable:
+        dispatcher.utter_message(response="utter_service_down")
+        return []
+    dispatcher.utter_message(response="utter_person_requested")
+    return []
+
+
+class ActionTalkToPerson(Action):
+    def name(self) -> str:
+        return "action_talk_to_person"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        return request_person(dispatcher, tracker.sender_id)

@@ -1,0 +1,52 @@
+"""Client for the Rasa server's REST channel: one user message in, the bot's texts out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import requests
+
+
+class AssistantUnavailable(RuntimeError):
+    """Rasa or its action server cannot answer now; the message must stay queued."""
+
+
+@dataclass(frozen=True)
+class Assistant:
+    rasa_url: str
+    action_server_url: str
+    timeout_s: float
+
+    def _check_actions(self) -> None:
+        # Rasa answers even when a custom action fails (it logs and moves on), which would
+        # leave the beneficiary with half an answer: check the action server first.
+        try:
+            response = requests.get(f"{self.action_server_url}/health", timeout=5)
+        except requests.RequestException as exc:
+            raise AssistantUnavailable(f"action server unreachable: {type(exc).__name__}") from None
+        if response.status_code != 200:
+            raise AssistantUnavailable(f"action server health: HTTP {response.status_code}")
+
+    def reply(self, sender: str, text: str) -> list[str]:
+        """The assistant's reply texts to `text` from `sender` (a pseudonym)."""
+        self._check_actions()
+        try:
+            response = requests.post(
+                f"{self.rasa_url}/webhooks/rest/webhook",
+                json={"sender": sender, "message": text},
+                timeout=self.timeout_s,
+            )
+        except requests.RequestException as exc:
+            raise AssistantUnavailable(f"rasa unreachable: {type(exc).__name__}") from None
+        if response.status_code != 200:
+            raise AssistantUnavailable(f"rasa: HTTP {response.status_code}")
+        return [m["text"] for m in response.json() if m.get("text")]
+
+    def healthy(self) -> dict[str, bool]:
+        status = {}
+        for name, url in (("rasa", f"{self.rasa_url}/"), ("actions", f"{self.action_server_url}/health")):
+            try:
+                status[name] = requests.get(url, timeout=3).status_code == 200
+            except requests.RequestException:
+                status[name] = False
+        return status

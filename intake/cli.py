@@ -1,0 +1,70 @@
+"""CLI commands: `flask --app intake db upgrade|sweep`, `registry import|demo`."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import Flask
+
+from intake.migrations_runner import upgrade
+from intake.registry import RegistryError, counts, import_files
+from intake.runtime import runtime
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(db)
+    app.cli.add_command(registry)
+
+
+@click.group(help="Database schema.")
+def db() -> None:
+    pass
+
+
+@db.command("upgrade", help="Apply Alembic migrations up to the newest.")
+def db_upgrade() -> None:
+    upgrade(runtime().settings.database_url)
+    click.echo("database is at the newest schema")
+
+
+@click.group(help="The program's beneficiary and payment registry.")
+def registry() -> None:
+    pass
+
+
+@registry.command("import", help="Import BENEFICIARIES.csv and PAYMENTS.csv (all or nothing, idempotent).")
+@click.argument("beneficiaries", type=click.Path(path_type=Path))
+@click.argument("payments", type=click.Path(path_type=Path))
+def registry_import(beneficiaries: Path, payments: Path) -> None:
+    try:
+        result = import_files(runtime().engine, beneficiaries, payments)
+    except RegistryError as exc:
+        click.echo(f"error: {exc}", err=True)
+        click.echo("nothing was changed", err=True)
+        sys.exit(1)
+    total = counts(runtime().engine)
+    click.echo(
+        f"imported {result.households} households and {result.payments} payments "
+        f"(registry now holds {total.households} households, {total.payments} payments)"
+    )
+
+
+@registry.command("demo", help="Write a deterministic synthetic registry in the import CSV format.")
+@click.option("--households", type=click.IntRange(1, 5_000_000), default=1000, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("var/demo"), show_default=True)
+@click.option("--start", help="first cycle, YYYY-MM (default: nine months before this one)")
+@click.option("--today", help="date that splits paid from scheduled, YYYY-MM-DD (default: today)")
+def registry_demo(households: int, seed: int, out: Path, start: str | None, today: str | None) -> None:
+    from intake.demo_registry import write_demo
+
+    try:
+        start_date = date.fromisoformat(f"{start}-01") if start else None
+        today_date = date.fromisoformat(today) if today else None
+    except ValueError:
+        raise click.BadParameter("--start is YYYY-MM and --today is YYYY-MM-DD") from None
+    bpath, ppath = write_demo(out, households, seed, start_date, today_date)
+    click.echo(f"wrote {bpath} and {ppath}")

@@ -1,0 +1,39 @@
+"""What the assistant may see of a message: DNIs and phone numbers are taken out before Rasa."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from intake.identifiers import normalize_dni
+
+# Digits with optional single spaces/dashes between them, as people type numbers.
+_NUMBER_RUN = re.compile(r"(?<![\d])\+?\d(?:[ \-.]?\d){6,}(?![\d])")
+
+# The intent the assistant receives instead of a message that carried a DNI. Rasa parses
+# "/intent" messages without NLU, so the number never reaches its tracker.
+DNI_INTENT = "/inform_dni"
+NUMBER_PLACEHOLDER = "[numero]"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    text: str  # what Rasa gets
+    dni: str | None  # 13 normalised digits, if the message carried one
+    dni_malformed: bool  # a long number that looks like a mistyped DNI
+
+
+def prepare_for_assistant(body: str) -> Prepared:
+    """Find a DNI (or a near miss) and blank every long number out of the text."""
+    dni: str | None = None
+    malformed = False
+    for match in _NUMBER_RUN.finditer(body):
+        raw = match.group(0)
+        digits = re.sub(r"\D", "", raw)
+        if len(digits) == 13 and not raw.startswith("+"):
+            dni = dni or normalize_dni(re.sub(r"[ .\-]", "", raw))
+        elif 10 <= len(digits) <= 15 and not raw.startswith("+") and not digits.startswith("504"):
+            malformed = True
+    if dni or malformed:
+        return Prepared(text=DNI_INTENT, dni=dni, dni_malformed=dni is None)
+    return Prepared(text=_NUMBER_RUN.sub(NUMBER_PLACEHOLDER, body), dni=None, dni_malformed=False)

@@ -1,0 +1,60 @@
+"""Twilio webhooks: validate the signature, store once, commit, enqueue by id, answer at once."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, request
+from twilio.request_validator import RequestValidator
+
+from intake.inbound import InvalidInbound, mark_enqueued, store_inbound
+from intake.models import utcnow
+from intake.outbound import record_status
+from intake.queue import PROCESS_INBOUND, enqueue
+from intake.runtime import runtime
+
+bp = Blueprint("twilio", __name__, url_prefix="/twilio")
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+def _check_signature() -> None:
+    settings = runtime().settings
+    if not settings.twilio_validate_signature:
+        return
+    signature = request.headers.get("X-Twilio-Signature", "")
+    # Twilio signs the URL it was configured with, which is the public one, not ours.
+    url = settings.public_base_url + request.full_path.rstrip("?")
+    validator = RequestValidator(settings.twilio_auth_token)
+    if not signature or not validator.validate(url, request.form.to_dict(), signature):
+        abort(403)
+
+
+@bp.post("/inbound")
+def inbound() -> Response:
+    _check_signature()
+    rt = runtime()
+    with rt.sessions() as session, session.begin():
+        try:
+            message, created = store_inbound(session, request.form, rt.settings.pseudonym_key, utcnow())
+        except InvalidInbound:
+            abort(400)
+        inbound_id, already_enqueued = message.id, message.enqueued_at is not None
+    # Only after the commit: a worker must find the row. A replay of a message that was
+    # stored but never enqueued is enqueued now; one already enqueued is left alone.
+    if created or not already_enqueued:
+        if enqueue(rt.settings.redis_url, PROCESS_INBOUND, inbound_id):
+            with rt.sessions() as session, session.begin():
+                mark_enqueued(session, [inbound_id], utcnow())
+    current_app.logger.info("inbound %s stored (new=%s)", inbound_id, created)
+    return Response(EMPTY_TWIML, mimetype="text/xml")
+
+
+@bp.post("/status")
+def status() -> Response:
+    _check_signature()
+    sid = request.form.get("MessageSid", "")
+    new_status = request.form.get("MessageStatus", "")
+    if not sid or not new_status:
+        abort(400)
+    with runtime().sessions() as session, session.begin():
+        record_status(session, sid, new_status[:16], request.form.get("ErrorCode", ""))
+    return Response("", status=204)

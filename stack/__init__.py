@@ -1,0 +1,1 @@
+"""How the system's processes are found, trained, started and stopped (used by `make run` and the tests)."""

@@ -1,0 +1,78 @@
+"""`make run`: start Redis (unless REDIS_URL is set), Rasa, actions, web, worker and beat; Ctrl-C stops them all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+from dotenv import dotenv_values
+
+from stack.paths import ROOT, VAR
+from stack.processes import Process, port_open, redis_process, system_processes
+
+LOCAL_REDIS_PORT = 6380
+
+
+def main() -> int:
+    env = {**{k: v for k, v in dotenv_values(ROOT / ".env").items() if v is not None}, **os.environ}
+    port = env.setdefault("PORT", "8000")
+    env.setdefault("RASA_URL", "http://127.0.0.1:5005")
+    env.setdefault("ACTION_SERVER_URL", "http://127.0.0.1:5055")
+    env.setdefault("INTERNAL_API_URL", f"http://127.0.0.1:{port}")
+    started: list[Process] = []
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        if not env.get("REDIS_URL"):
+            if port_open("127.0.0.1", LOCAL_REDIS_PORT):
+                sys.exit(f"port {LOCAL_REDIS_PORT} is taken; set REDIS_URL to use a Redis you run")
+            redis = redis_process(LOCAL_REDIS_PORT, VAR / "redis").start()
+            started.append(redis)
+            env["REDIS_URL"] = f"redis://127.0.0.1:{LOCAL_REDIS_PORT}/0"
+            _wait_port(LOCAL_REDIS_PORT)
+            print(f"started Redis on 127.0.0.1:{LOCAL_REDIS_PORT} (data in var/redis)")
+        for process in system_processes(env):
+            print(f"starting {process.name}…", flush=True)
+            started.append(process.start())
+            process.wait_ready()
+        print(
+            "\nLínea Ciudadana is running:\n"
+            f"  Twilio webhook   {env.get('PUBLIC_BASE_URL', f'http://127.0.0.1:{port}')}/twilio/inbound\n"
+            f"  Health           http://127.0.0.1:{port}/healthz\n"
+            f"  Rasa             {env['RASA_URL']}\n"
+            f"  Action server    {env['ACTION_SERVER_URL']}\n"
+            f"  Logs             {VAR / 'logs'}\n"
+            "Ctrl-C stops everything.",
+            flush=True,
+        )
+        while not stopping:
+            for process in started:
+                if process.popen and process.popen.poll() is not None:
+                    print(f"{process.name} exited ({process.popen.returncode}); stopping", file=sys.stderr)
+                    stopping = True
+            time.sleep(1)
+    finally:
+        for process in reversed(started):
+            process.stop()
+        print("stopped")
+    return 0
+
+
+def _wait_port(port: int, timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not port_open("127.0.0.1", port):
+        if time.monotonic() > deadline:
+            sys.exit(f"Redis did not start on port {port}; see var/logs/redis.log")
+        time.sleep(0.1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

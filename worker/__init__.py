@@ -1,0 +1,1 @@
+"""Línea Ciudadana worker: the Celery app and its tasks (thin adapters over intake's domain modules)."""

@@ -1,0 +1,31 @@
+"""The Celery app: broker and schedules from Settings; tasks named explicitly, acks_late."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from intake.runtime import runtime
+
+
+def make_celery() -> Celery:
+    settings = runtime().settings
+    app = Celery("lineaciudadana", broker=settings.redis_url, include=["worker.tasks"])
+    app.conf.update(
+        task_acks_late=True,
+        # A task lost with its worker is redelivered rather than forgotten.
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        broker_connection_retry_on_startup=True,
+        # Redis redelivers unacked tasks after this; longer than any task of ours runs.
+        broker_transport_options={"visibility_timeout": 600},
+        beat_schedule={
+            "sweep-pending-inbound": {"task": "conversation.sweep", "schedule": 15.0},
+            "sweep-queued-outbound": {"task": "outbound.sweep", "schedule": 30.0},
+        },
+        timezone="America/Tegucigalpa",
+    )
+    return app
+
+
+app = make_celery()

@@ -1,0 +1,107 @@
+"""Celery tasks: conversation turns per sender in arrival order, sending, and the outbox sweepers."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from celery import Task
+from sqlalchemy import select
+
+from intake.assistant import AssistantUnavailable
+from intake.conversation import process_next
+from intake.inbound import mark_enqueued, stale_pending
+from intake.models import InboundMessage, OutboundMessage
+from intake.outbound import SendError, send_one
+from intake.queue import PROCESS_INBOUND, SEND_OUTBOUND
+from intake.runtime import runtime
+from worker.celery_app import app
+
+log = logging.getLogger(__name__)
+
+# Backoff while Rasa is down: 2, 4, 8 … seconds, capped; never given up (the sweeper also
+# re-sends anything left pending), so a beneficiary is answered once the assistant is back.
+MAX_BACKOFF_S = 30
+LOCK_TIMEOUT_S = 300
+
+
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(runtime().settings.redis_url)
+
+
+def _backoff(retries: int) -> int:
+    return min(2 ** (retries + 1), MAX_BACKOFF_S)
+
+
+@app.task(name=PROCESS_INBOUND, bind=True, acks_late=True, max_retries=None)
+def process_inbound(self: Task, inbound_id: int) -> None:
+    """Answer every pending message of this message's sender, oldest first, under a per-sender lock."""
+    rt = runtime()
+    with rt.sessions() as session:
+        contact_id = session.scalar(select(InboundMessage.contact_id).where(InboundMessage.id == inbound_id))
+    if contact_id is None:
+        log.warning("inbound %s does not exist", inbound_id)
+        return
+    lock = _redis().lock(f"lc:lock:contact:{contact_id}", timeout=LOCK_TIMEOUT_S, blocking=False)
+    if not lock.acquire():
+        # Another worker is answering this sender; it may finish before seeing this message,
+        # so come back rather than drop it (idempotent: a processed message is skipped).
+        raise self.retry(countdown=1)
+    try:
+        while True:
+            turn = process_next(rt.sessions, contact_id, rt.assistant, rt.identity_policy, rt.now)
+            if turn is None:
+                return
+            for outbound_id in turn.outbound_ids:
+                send_outbound.delay(outbound_id)
+            lock.extend(LOCK_TIMEOUT_S, replace_ttl=True)
+    except AssistantUnavailable as exc:
+        log.warning("assistant unavailable (%s); contact %s retried later", exc, contact_id)
+        raise self.retry(countdown=_backoff(self.request.retries)) from None
+    finally:
+        try:
+            lock.release()
+        except redis.exceptions.LockError:
+            pass  # expired while we worked; the next run re-checks the queue anyway
+
+
+@app.task(name=SEND_OUTBOUND, bind=True, acks_late=True, max_retries=8)
+def send_outbound(self: Task, outbound_id: int) -> None:
+    rt = runtime()
+    try:
+        status = send_one(rt.sessions, outbound_id, rt.sender, rt.now)
+    except SendError as exc:
+        if exc.retry:
+            raise self.retry(countdown=_backoff(self.request.retries)) from None
+        log.warning("outbound %s failed: %s", outbound_id, exc)
+        return
+    log.info("outbound %s: %s", outbound_id, status)
+
+
+@app.task(name="conversation.sweep")
+def sweep_inbound() -> int:
+    """Re-enqueue messages committed but never enqueued (or stuck): the outbox's second half."""
+    rt = runtime()
+    with rt.sessions() as session, session.begin():
+        ids = stale_pending(session, rt.now(), rt.settings.sweep_after_s)
+        for inbound_id in ids:
+            process_inbound.delay(inbound_id)
+        mark_enqueued(session, ids, rt.now())
+    if ids:
+        log.info("sweeper re-enqueued %d pending messages", len(ids))
+    return len(ids)
+
+
+@app.task(name="outbound.sweep")
+def sweep_outbound() -> int:
+    """Re-enqueue replies still queued (a send task lost with the broker); sending claims, so never twice."""
+    rt = runtime()
+    with rt.sessions() as session:
+        ids = list(
+            session.scalars(
+                select(OutboundMessage.id).where(OutboundMessage.status == "queued").order_by(OutboundMessage.id).limit(500)
+            )
+        )
+    for outbound_id in ids:
+        send_outbound.delay(outbound_id)
+    return len(ids)
