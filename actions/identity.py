@@ -15,9 +15,7 @@ class ActionCheckIdentity(Action):
     def name(self) -> str:
         return "action_check_identity"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         try:
             identity = intake_client.identity(tracker.sender_id)
         except intake_client.IntakeUnavailable:

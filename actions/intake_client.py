@@ -1,32 +1,36 @@
-"""Client for intake's internal API (token-protected); read from the environment on each call, not at import."""
+"""Client for intake's internal API (token-protected); read from the environment on each call, not at import.
+
+Standard library only, so the action server needs nothing beyond rasa_sdk.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import urllib.error
+import urllib.request
 from typing import Any
-
-import requests
 
 
 class IntakeUnavailable(RuntimeError):
     """intake did not answer; the action tells the beneficiary to try again later."""
 
 
-def _base() -> tuple[str, dict[str, str]]:
-    url = os.environ.get("INTERNAL_API_URL", "http://127.0.0.1:8000").rstrip("/")
-    token = os.environ.get("INTERNAL_API_TOKEN", "")
-    return url, {"Authorization": f"Bearer {token}"}
-
-
 def _call(method: str, path: str) -> tuple[int, dict[str, Any]]:
-    url, headers = _base()
+    base = os.environ.get("INTERNAL_API_URL", "http://127.0.0.1:8000").rstrip("/")
+    token = os.environ.get("INTERNAL_API_TOKEN", "")
+    request = urllib.request.Request(
+        f"{base}/internal/v1{path}", method=method, headers={"Authorization": f"Bearer {token}"}
+    )
     try:
-        response = requests.request(method, f"{url}/internal/v1{path}", headers=headers, timeout=10)
-    except requests.RequestException as exc:
-        raise IntakeUnavailable(type(exc).__name__) from None
-    if response.status_code >= 500 or response.status_code in (401, 404):
-        raise IntakeUnavailable(f"HTTP {response.status_code}")
-    return response.status_code, response.json()
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        if error.code == 403:  # "identity not verified" is an answer, not an outage
+            return error.code, json.loads(error.read() or b"{}")
+        raise IntakeUnavailable(f"HTTP {error.code}") from None
+    except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as error:
+        raise IntakeUnavailable(type(error).__name__) from None
 
 
 def identity(sender: str) -> dict[str, Any]:

@@ -17,10 +17,10 @@ class ActionMenuChoice(Action):
     def name(self) -> str:
         return "action_menu_choice"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         option = str(next(tracker.get_latest_entity_values("option"), "")).strip()
+        if not option:  # "la 2", "opcion 3": take the first digit written
+            option = next((c for c in tracker.latest_message.get("text", "") if c.isdigit()), "")
         if option in OPTIONS:
             return answer(dispatcher, tracker.sender_id, OPTIONS[option])
         if option == "4":

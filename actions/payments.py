@@ -103,8 +103,6 @@ class ActionPaymentInfo(Action):
     def name(self) -> str:
         return "action_payment_info"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name", "")
         return answer(dispatcher, tracker.sender_id, TOPIC_OF_INTENT.get(intent, NEXT))

@@ -24,7 +24,5 @@ class ActionTalkToPerson(Action):
     def name(self) -> str:
         return "action_talk_to_person"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         return request_person(dispatcher, tracker.sender_id)

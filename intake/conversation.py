@@ -23,8 +23,7 @@ APOLOGY = (
     "Intente de nuevo en unos minutos o escriba MENU para ver las opciones."
 )
 TEXT_ONLY = (
-    "Por ahora solo puedo leer mensajes de texto. "
-    "Por favor escriba su consulta. Escriba MENU para ver las opciones."
+    "Por ahora solo puedo leer mensajes de texto. Por favor escriba su consulta. Escriba MENU para ver las opciones."
 )
 # Twilio accepts 1600 characters per message; keep a margin for WhatsApp formatting.
 MAX_PART = 1500
@@ -97,9 +96,7 @@ def process_next(
     return _record_replies(sessions, inbound_id, texts, now())
 
 
-def _record_replies(
-    sessions: Callable[[], Session], inbound_id: int, texts: list[str], at: datetime
-) -> Turn:
+def _record_replies(sessions: Callable[[], Session], inbound_id: int, texts: list[str], at: datetime) -> Turn:
     with sessions() as session, session.begin():
         claimed = session.execute(
             update(InboundMessage)

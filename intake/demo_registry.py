@@ -11,22 +11,105 @@ from intake.geography import Municipality, municipalities
 from intake.registry import BENEFICIARY_COLUMNS, PAYMENT_COLUMNS
 
 GIVEN_NAMES = (
-    "María", "José", "Ana", "Juan", "Rosa", "Carlos", "Dolores", "Luis", "Marta", "Francisco",
-    "Gloria", "Jorge", "Sandra", "Mario", "Reina", "Pedro", "Lourdes", "Miguel", "Karla", "Óscar",
-    "Suyapa", "Santos", "Yolanda", "Wilmer", "Dania", "Nelson", "Iris", "Héctor", "Xiomara", "Elvin",
-    "Glenda", "Denis", "Maritza", "Marvin", "Olga", "Edwin", "Bessy", "Selvin", "Lilian", "Kevin",
+    "María",
+    "José",
+    "Ana",
+    "Juan",
+    "Rosa",
+    "Carlos",
+    "Dolores",
+    "Luis",
+    "Marta",
+    "Francisco",
+    "Gloria",
+    "Jorge",
+    "Sandra",
+    "Mario",
+    "Reina",
+    "Pedro",
+    "Lourdes",
+    "Miguel",
+    "Karla",
+    "Óscar",
+    "Suyapa",
+    "Santos",
+    "Yolanda",
+    "Wilmer",
+    "Dania",
+    "Nelson",
+    "Iris",
+    "Héctor",
+    "Xiomara",
+    "Elvin",
+    "Glenda",
+    "Denis",
+    "Maritza",
+    "Marvin",
+    "Olga",
+    "Edwin",
+    "Bessy",
+    "Selvin",
+    "Lilian",
+    "Kevin",
 )
 SURNAMES = (
-    "López", "Martínez", "Hernández", "Rodríguez", "García", "Mejía", "Flores", "Reyes", "Cruz",
-    "Díaz", "Pérez", "Sánchez", "Castro", "Ramírez", "Zelaya", "Aguilar", "Ordóñez", "Velásquez",
-    "Maradiaga", "Banegas", "Cálix", "Funez", "Rivera", "Ávila", "Padilla", "Amador", "Pineda",
-    "Mendoza", "Murillo", "Euceda", "Bonilla", "Cáceres", "Suazo", "Midence", "Lagos", "Turcios",
+    "López",
+    "Martínez",
+    "Hernández",
+    "Rodríguez",
+    "García",
+    "Mejía",
+    "Flores",
+    "Reyes",
+    "Cruz",
+    "Díaz",
+    "Pérez",
+    "Sánchez",
+    "Castro",
+    "Ramírez",
+    "Zelaya",
+    "Aguilar",
+    "Ordóñez",
+    "Velásquez",
+    "Maradiaga",
+    "Banegas",
+    "Cálix",
+    "Funez",
+    "Rivera",
+    "Ávila",
+    "Padilla",
+    "Amador",
+    "Pineda",
+    "Mendoza",
+    "Murillo",
+    "Euceda",
+    "Bonilla",
+    "Cáceres",
+    "Suazo",
+    "Midence",
+    "Lagos",
+    "Turcios",
 )
 # Most-populous departments hold more beneficiary households; weights are rough shares.
 DEPARTMENT_WEIGHT = {
-    "Francisco Morazán": 14, "Cortés": 12, "Yoro": 7, "Olancho": 7, "Choluteca": 6, "Comayagua": 6,
-    "El Paraíso": 6, "Santa Bárbara": 6, "Lempira": 5, "Copán": 5, "Atlántida": 4, "Intibucá": 4,
-    "Colón": 4, "La Paz": 3, "Valle": 2, "Ocotepeque": 2, "Gracias a Dios": 2, "Islas de la Bahía": 1,
+    "Francisco Morazán": 14,
+    "Cortés": 12,
+    "Yoro": 7,
+    "Olancho": 7,
+    "Choluteca": 6,
+    "Comayagua": 6,
+    "El Paraíso": 6,
+    "Santa Bárbara": 6,
+    "Lempira": 5,
+    "Copán": 5,
+    "Atlántida": 4,
+    "Intibucá": 4,
+    "Colón": 4,
+    "La Paz": 3,
+    "Valle": 2,
+    "Ocotepeque": 2,
+    "Gracias a Dios": 2,
+    "Islas de la Bahía": 1,
 }
 POINT_TEMPLATES = (
     "Banrural, agencia {m}",
@@ -79,9 +162,10 @@ def write_demo(
     payments_path = directory / "payments.csv"
     used_phones: set[str] = set()
     serial = 0
-    with beneficiaries_path.open("w", newline="", encoding="utf-8") as bfile, payments_path.open(
-        "w", newline="", encoding="utf-8"
-    ) as pfile:
+    with (
+        beneficiaries_path.open("w", newline="", encoding="utf-8") as bfile,
+        payments_path.open("w", newline="", encoding="utf-8") as pfile,
+    ):
         bout, pout = csv.writer(bfile), csv.writer(pfile)
         bout.writerow(BENEFICIARY_COLUMNS)
         pout.writerow(PAYMENT_COLUMNS)
@@ -116,7 +200,14 @@ def write_demo(
                 else:
                     pay_status = "paid"
                 pout.writerow(
-                    [household_id, month.strftime("%Y-%m"), scheduled.isoformat(), amount,
-                     pay_status, point, reason]
+                    [
+                        household_id,
+                        month.strftime("%Y-%m"),
+                        scheduled.isoformat(),
+                        amount,
+                        pay_status,
+                        point,
+                        reason,
+                    ]
                 )
     return beneficiaries_path, payments_path

@@ -21,8 +21,7 @@ class Municipality:
 def municipalities() -> tuple[Municipality, ...]:
     with _FILE.open(encoding="utf-8") as handle:
         return tuple(
-            Municipality(row["code"], row["department"], row["municipality"])
-            for row in csv.DictReader(handle)
+            Municipality(row["code"], row["department"], row["municipality"]) for row in csv.DictReader(handle)
         )
 
 

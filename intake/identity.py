@@ -113,7 +113,5 @@ def submit_dni(
         session.flush()
     except IntegrityError:  # a concurrent run of the same message got there first
         session.rollback()
-        return session.scalars(
-            select(IdentityAttempt.outcome).where(IdentityAttempt.inbound_id == inbound_id)
-        ).one()
+        return session.scalars(select(IdentityAttempt.outcome).where(IdentityAttempt.inbound_id == inbound_id)).one()
     return outcome

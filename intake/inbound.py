@@ -80,9 +80,7 @@ def store_inbound(
 
 def mark_enqueued(session: Session, inbound_ids: list[int], now: datetime) -> None:
     if inbound_ids:
-        session.execute(
-            update(InboundMessage).where(InboundMessage.id.in_(inbound_ids)).values(enqueued_at=now)
-        )
+        session.execute(update(InboundMessage).where(InboundMessage.id.in_(inbound_ids)).values(enqueued_at=now))
 
 
 def stale_pending(session: Session, now: datetime, older_than_s: int, limit: int = 500) -> list[int]:

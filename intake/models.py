@@ -50,9 +50,7 @@ class Payment(Base):
     __table_args__ = (UniqueConstraint("household_id", "cycle", name="uq_payment_cycle"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    household_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("households.household_id", ondelete="CASCADE")
-    )
+    household_id: Mapped[str] = mapped_column(String(32), ForeignKey("households.household_id", ondelete="CASCADE"))
     cycle: Mapped[str] = mapped_column(String(7))
     scheduled_date: Mapped[date] = mapped_column(Date)
     amount_lps: Mapped[Decimal] = mapped_column(Numeric(10, 2))

@@ -66,9 +66,7 @@ class TwilioSender(Sender):
             form["StatusCallback"] = self.status_callback
         url = f"{self.api_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
         try:
-            response = requests.post(
-                url, data=form, auth=(self.account_sid, self.auth_token), timeout=self.timeout_s
-            )
+            response = requests.post(url, data=form, auth=(self.account_sid, self.auth_token), timeout=self.timeout_s)
         except requests.ConnectionError as exc:
             # Connection refused or reset before a response: with a timeout inside this
             # class of errors we cannot know, so only a refused connection is retried.

@@ -18,7 +18,13 @@ from intake.models import Household, Payment
 
 BENEFICIARY_COLUMNS = ["household_id", "dni", "full_name", "phone", "department", "municipality", "status"]
 PAYMENT_COLUMNS = [
-    "household_id", "cycle", "scheduled_date", "amount_lps", "status", "collection_point", "reason",
+    "household_id",
+    "cycle",
+    "scheduled_date",
+    "amount_lps",
+    "status",
+    "collection_point",
+    "reason",
 ]
 HOUSEHOLD_STATUSES = {"active", "suspended", "exited"}
 PAYMENT_STATUSES = {"scheduled", "paid", "withheld", "suspended"}
@@ -64,19 +70,15 @@ def _rows(path: Path, columns: list[str]) -> Iterator[tuple[int, dict[str, str]]
                 detail.append("unexpected " + ", ".join(extra))
             if not detail:
                 detail.append("columns out of order")
-            raise RegistryError(
-                f"{path}: line 1: header must be {','.join(columns)} ({'; '.join(detail)})"
-            )
+            raise RegistryError(f"{path}: line 1: header must be {','.join(columns)} ({'; '.join(detail)})")
         try:
             for row in reader:
                 line = reader.line_num
                 if not row or row == [""]:
                     continue
                 if len(row) != len(columns):
-                    raise RegistryError(
-                        f"{path}: line {line}: expected {len(columns)} columns, found {len(row)}"
-                    )
-                yield line, {name: value.strip() for name, value in zip(columns, row)}
+                    raise RegistryError(f"{path}: line {line}: expected {len(columns)} columns, found {len(row)}")
+                yield line, {name: value.strip() for name, value in zip(columns, row, strict=True)}
         except UnicodeDecodeError:
             raise RegistryError(f"{path}: line {reader.line_num + 1}: not UTF-8 text") from None
         except csv.Error as exc:

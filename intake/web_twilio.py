@@ -40,10 +40,9 @@ def inbound() -> Response:
         inbound_id, already_enqueued = message.id, message.enqueued_at is not None
     # Only after the commit: a worker must find the row. A replay of a message that was
     # stored but never enqueued is enqueued now; one already enqueued is left alone.
-    if created or not already_enqueued:
-        if enqueue(rt.settings.redis_url, PROCESS_INBOUND, inbound_id):
-            with rt.sessions() as session, session.begin():
-                mark_enqueued(session, [inbound_id], utcnow())
+    if (created or not already_enqueued) and enqueue(rt.settings.redis_url, PROCESS_INBOUND, inbound_id):
+        with rt.sessions() as session, session.begin():
+            mark_enqueued(session, [inbound_id], utcnow())
     current_app.logger.info("inbound %s stored (new=%s)", inbound_id, created)
     return Response(EMPTY_TWIML, mimetype="text/xml")
 

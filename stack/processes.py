@@ -45,7 +45,11 @@ class Process:
         self.log_path = log_path
         handle = log_path.open("ab")
         self.popen = subprocess.Popen(
-            self.argv, cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT,
+            self.argv,
+            cwd=ROOT,
+            env=self.env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         handle.close()
@@ -98,8 +102,19 @@ def redis_server_binary() -> str:
 def redis_process(port: int, directory: Path) -> Process:
     directory.mkdir(parents=True, exist_ok=True)
     argv = [
-        redis_server_binary(), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(directory),
-        "--save", "60 1", "--appendonly", "yes", "--protected-mode", "yes",
+        redis_server_binary(),
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dir",
+        str(directory),
+        "--save",
+        "60 1",
+        "--appendonly",
+        "yes",
+        "--protected-mode",
+        "yes",
     ]
     return Process("redis", argv, dict(os.environ))
 
@@ -130,9 +145,20 @@ def system_processes(env: dict[str, str], workers: int = 2) -> list[Process]:
     return [
         Process(
             "rasa",
-            [rasa_bin(), "run", "--model", str(MODEL), "--port", str(rasa_port),
-             "--interface", "127.0.0.1", "--credentials", "bot/credentials.yml",
-             "--endpoints", "bot/endpoints.yml"],
+            [
+                rasa_bin(),
+                "run",
+                "--model",
+                str(MODEL),
+                "--port",
+                str(rasa_port),
+                "--interface",
+                "127.0.0.1",
+                "--credentials",
+                "bot/credentials.yml",
+                "--endpoints",
+                "bot/endpoints.yml",
+            ],
             renv,
             health_url=f"http://127.0.0.1:{rasa_port}/",
         ),
@@ -144,22 +170,49 @@ def system_processes(env: dict[str, str], workers: int = 2) -> list[Process]:
         ),
         Process(
             "web",
-            [app_bin("gunicorn"), "--bind", f"127.0.0.1:{web_port}", "--workers", "2",
-             "--access-logfile", "-", "--access-logformat", '%(m)s %(U)s %(s)s %(M)sms',
-             "intake:create_app()"],
+            [
+                app_bin("gunicorn"),
+                "--bind",
+                f"127.0.0.1:{web_port}",
+                "--workers",
+                "2",
+                "--access-logfile",
+                "-",
+                "--access-logformat",
+                "%(m)s %(U)s %(s)s %(M)sms",
+                "intake:create_app()",
+            ],
             env,
             health_url=f"http://127.0.0.1:{web_port}/livez",
         ),
         Process(
             "worker",
-            [app_bin("celery"), "-A", "worker.celery_app", "worker", "--loglevel", "INFO",
-             "--concurrency", str(workers), "--hostname", f"worker-{web_port}@%h"],
+            [
+                app_bin("celery"),
+                "-A",
+                "worker.celery_app",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                str(workers),
+                "--hostname",
+                f"worker-{web_port}@%h",
+            ],
             env,
         ),
         Process(
             "beat",
-            [app_bin("celery"), "-A", "worker.celery_app", "beat", "--loglevel", "INFO",
-             "--schedule", str(beat_schedule)],
+            [
+                app_bin("celery"),
+                "-A",
+                "worker.celery_app",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(beat_schedule),
+            ],
             env,
         ),
     ]

@@ -34,9 +34,18 @@ def ensure_model(quiet: bool = False) -> Path:
     print("training the Rasa model (its inputs changed)…", flush=True)
     MODELS.mkdir(exist_ok=True)
     command = [
-        rasa_bin(), "train",
-        "--domain", "bot/domain.yml", "--data", "data", "--config", "config.yml",
-        "--out", str(MODELS), "--fixed-model-name", MODEL_NAME,
+        rasa_bin(),
+        "train",
+        "--domain",
+        "bot/domain.yml",
+        "--data",
+        "data",
+        "--config",
+        "config.yml",
+        "--out",
+        str(MODELS),
+        "--fixed-model-name",
+        MODEL_NAME,
     ]
     log = ROOT / "var" / "rasa-train.log"
     log.parent.mkdir(exist_ok=True)

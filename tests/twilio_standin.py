@@ -87,13 +87,26 @@ class TwilioStandIn:
         self.messages.append({**form, "sid": sid})
         now = formatdate(usegmt=True)
         resource = {
-            "sid": sid, "account_sid": self.account_sid, "to": form["To"], "from": form.get("From"),
-            "body": form.get("Body", ""), "status": "queued", "num_segments": "1", "num_media": "0",
-            "direction": "outbound-api", "api_version": "2010-04-01", "price": None,
-            "price_unit": "USD", "error_code": None, "error_message": None,
-            "date_created": now, "date_updated": now, "date_sent": None,
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "to": form["To"],
+            "from": form.get("From"),
+            "body": form.get("Body", ""),
+            "status": "queued",
+            "num_segments": "1",
+            "num_media": "0",
+            "direction": "outbound-api",
+            "api_version": "2010-04-01",
+            "price": None,
+            "price_unit": "USD",
+            "error_code": None,
+            "error_message": None,
+            "date_created": now,
+            "date_updated": now,
+            "date_sent": None,
             "messaging_service_sid": None,
-            "uri": f"{expected_path[:-5]}/{sid}.json", "subresource_uris": {},
+            "uri": f"{expected_path[:-5]}/{sid}.json",
+            "subresource_uris": {},
         }
         return Response(json.dumps(resource), status=201, mimetype="application/json")
 

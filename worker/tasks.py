@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import redis
@@ -59,10 +60,9 @@ def process_inbound(self: Task, inbound_id: int) -> None:
         log.warning("assistant unavailable (%s); contact %s retried later", exc, contact_id)
         raise self.retry(countdown=_backoff(self.request.retries)) from None
     finally:
-        try:
+        # The lock may have expired while we worked; the next run re-checks the queue anyway.
+        with contextlib.suppress(redis.exceptions.LockError):
             lock.release()
-        except redis.exceptions.LockError:
-            pass  # expired while we worked; the next run re-checks the queue anyway
 
 
 @app.task(name=SEND_OUTBOUND, bind=True, acks_late=True, max_retries=8)
@@ -99,7 +99,10 @@ def sweep_outbound() -> int:
     with rt.sessions() as session:
         ids = list(
             session.scalars(
-                select(OutboundMessage.id).where(OutboundMessage.status == "queued").order_by(OutboundMessage.id).limit(500)
+                select(OutboundMessage.id)
+                .where(OutboundMessage.status == "queued")
+                .order_by(OutboundMessage.id)
+                .limit(500)
             )
         )
     for outbound_id in ids:

@@ -20,8 +20,13 @@ def test_it_rejects_what_is_not_a_dni(raw: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("99887766", "+50499887766"), ("+50499887766", "+50499887766"), ("504 9988-7766", "+50499887766"),
-     ("1234", None), ("abc", None)],
+    [
+        ("99887766", "+50499887766"),
+        ("+50499887766", "+50499887766"),
+        ("504 9988-7766", "+50499887766"),
+        ("1234", None),
+        ("abc", None),
+    ],
 )
 def test_it_normalises_phones_to_e164(raw: str, expected: str | None) -> None:
     assert normalize_phone(raw) == expected
@@ -33,9 +38,7 @@ def test_it_reads_whatsapp_addresses() -> None:
     assert channel_of("+50499887766") == "sms"
 
 
-@pytest.mark.parametrize(
-    "body", ["0801-1990-12345", "mi identidad es 0801 1990 12345 gracias", "dni:0801199012345"]
-)
+@pytest.mark.parametrize("body", ["0801-1990-12345", "mi identidad es 0801 1990 12345 gracias", "dni:0801199012345"])
 def test_a_message_with_a_dni_reaches_the_assistant_as_an_intent_only(body: str) -> None:
     prepared = prepare_for_assistant(body)
     assert prepared.text == DNI_INTENT

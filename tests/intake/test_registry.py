@@ -62,7 +62,9 @@ def test_an_updated_file_updates_by_household_and_cycle(tmp_path: Path, rt: Runt
     import_files(rt.engine, beneficiaries, payments)
     with rt.sessions() as session:
         household = session.get_one(Household, "HH0000001")
-        payment = session.scalars(select(Payment).where(Payment.household_id == "HH0000001").order_by(Payment.cycle)).first()
+        payment = session.scalars(
+            select(Payment).where(Payment.household_id == "HH0000001").order_by(Payment.cycle)
+        ).first()
     assert household.phone == "+50498765432"
     assert str(payment.amount_lps) == "4321.50"
     assert counts(rt.engine).households == 40

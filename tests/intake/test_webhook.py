@@ -16,14 +16,25 @@ from tests.conftest import TWILIO_AUTH_TOKEN
 URL = "https://linea.example.hn/twilio/inbound"
 
 
-def signed_post(client: FlaskClient, form: dict[str, str], *, signature: str | None = None, path: str = "/twilio/inbound"):
+def signed_post(
+    client: FlaskClient, form: dict[str, str], *, signature: str | None = None, path: str = "/twilio/inbound"
+):
     sig = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature("https://linea.example.hn" + path, form)
     headers = {} if signature == "" else {"X-Twilio-Signature": signature or sig}
     return client.post(path, data=form, headers=headers)
 
 
-def sms(sid: str = "SM" + "a" * 32, body: str = "cuando me toca cobrar", sender: str = "+50499887766") -> dict[str, str]:
-    return {"MessageSid": sid, "AccountSid": "AC" + "0" * 32, "From": sender, "To": "+50422220000", "Body": body, "NumMedia": "0"}
+def sms(
+    sid: str = "SM" + "a" * 32, body: str = "cuando me toca cobrar", sender: str = "+50499887766"
+) -> dict[str, str]:
+    return {
+        "MessageSid": sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": sender,
+        "To": "+50422220000",
+        "Body": body,
+        "NumMedia": "0",
+    }
 
 
 def stored(rt: Runtime) -> int:
@@ -94,7 +105,10 @@ def test_the_text_is_stored_verbatim_with_whatsapp_fields_and_media(client: Flas
         contact = session.get_one(Contact, message.contact_id)
     assert message.body == body
     assert (message.channel, message.profile_name, message.wa_id, message.num_media) == (
-        "whatsapp", "Doña Suyapa", "50433445566", 2,
+        "whatsapp",
+        "Doña Suyapa",
+        "50433445566",
+        2,
     )
     assert [m["content_type"] for m in message.media] == ["image/jpeg", "audio/ogg"]
     assert contact.phone == "+50433445566"
@@ -108,7 +122,9 @@ def test_the_same_phone_on_sms_and_whatsapp_is_one_contact(client: FlaskClient, 
         assert session.scalar(select(func.count()).select_from(Contact)) == 1
 
 
-def test_a_message_stored_while_the_broker_is_down_is_left_for_the_sweeper(client: FlaskClient, rt: Runtime, monkeypatch) -> None:
+def test_a_message_stored_while_the_broker_is_down_is_left_for_the_sweeper(
+    client: FlaskClient, rt: Runtime, monkeypatch
+) -> None:
     import intake.web_twilio as web
 
     monkeypatch.setattr(web, "enqueue", lambda *args: False)
@@ -137,10 +153,18 @@ def test_status_callbacks_update_the_outbound_message(client: FlaskClient, rt: R
     signed_post(client, sms())
     with rt.sessions() as session, session.begin():
         message = session.scalars(select(InboundMessage)).one()
-        session.add(OutboundMessage(
-            key="reply:x", inbound_id=message.id, contact_id=message.contact_id, from_address="+50422220000",
-            to_address="+50499887766", body="hola", status="sent", provider_sid="SM" + "f" * 32,
-        ))
+        session.add(
+            OutboundMessage(
+                key="reply:x",
+                inbound_id=message.id,
+                contact_id=message.contact_id,
+                from_address="+50422220000",
+                to_address="+50499887766",
+                body="hola",
+                status="sent",
+                provider_sid="SM" + "f" * 32,
+            )
+        )
     form = {"MessageSid": "SM" + "f" * 32, "MessageStatus": "delivered", "AccountSid": "AC" + "0" * 32}
     assert signed_post(client, form, path="/twilio/status").status_code == 204
     with rt.sessions() as session:

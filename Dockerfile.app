@@ -1,0 +1,9 @@
+# The app image (intake web, worker, beat): current Python and libraries; Rasa has its own image.
+FROM python:3.11-slim
+WORKDIR /app
+COPY requirements/app.txt requirements/app.txt
+RUN pip install --no-cache-dir -r requirements/app.txt
+COPY intake intake
+COPY worker worker
+RUN useradd --system app
+USER app

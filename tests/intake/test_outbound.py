@@ -1,0 +1,113 @@
+"""Sending replies through Twilio's Messages API (a local stand-in checked against Twilio's OpenAPI): at most once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from intake.inbound import store_inbound
+from intake.models import OutboundMessage
+from intake.outbound import ConsoleSender, SendError, TwilioSender, send_one
+from intake.runtime import Runtime
+from tests.twilio_standin import TwilioStandIn, message_create_schema
+
+SID = "AC" + "1" * 32
+TOKEN = "standin-token"
+
+
+@pytest.fixture
+def twilio() -> Iterator[TwilioStandIn]:
+    standin = TwilioStandIn(SID, TOKEN).start()
+    yield standin
+    standin.stop()
+
+
+def _outbound(rt: Runtime, body: str = "Su próximo pago es de L 2,500.00") -> int:
+    with rt.sessions() as session, session.begin():
+        form = {"MessageSid": "SM" + "9" * 32, "From": "whatsapp:+50499887766", "To": "whatsapp:+50422220000"}
+        message, _ = store_inbound(session, form, rt.settings.pseudonym_key, rt.now())
+        session.flush()
+        row = OutboundMessage(
+            key=f"reply:{message.id}:0",
+            inbound_id=message.id,
+            contact_id=message.contact_id,
+            from_address=message.to_address,
+            to_address=message.from_address,
+            body=body,
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def _row(rt: Runtime, outbound_id: int) -> OutboundMessage:
+    with rt.sessions() as session:
+        return session.get_one(OutboundMessage, outbound_id)
+
+
+def test_the_sender_uses_only_parameters_twilio_defines() -> None:
+    properties = set(message_create_schema()["properties"])
+    assert {"To", "From", "Body", "StatusCallback"} <= properties
+
+
+def test_a_reply_is_sent_once_from_the_number_the_beneficiary_wrote_to(rt: Runtime, twilio: TwilioStandIn) -> None:
+    sender = TwilioSender(SID, TOKEN, twilio.url, status_callback="https://linea.example.hn/twilio/status")
+    outbound_id = _outbound(rt)
+    assert send_one(rt.sessions, outbound_id, sender, rt.now) == "sent"
+    assert send_one(rt.sessions, outbound_id, sender, rt.now) == "skipped"
+    assert twilio.rejected == []
+    assert len(twilio.messages) == 1
+    sent = twilio.messages[0]
+    assert (sent["From"], sent["To"]) == ("whatsapp:+50422220000", "whatsapp:+50499887766")
+    assert sent["Body"] == "Su próximo pago es de L 2,500.00"
+    assert _row(rt, outbound_id).provider_sid == sent["sid"]
+
+
+def test_a_server_error_puts_the_reply_back_in_the_queue(rt: Runtime, twilio: TwilioStandIn) -> None:
+    sender = TwilioSender(SID, TOKEN, twilio.url)
+    outbound_id = _outbound(rt)
+    twilio.script.append(("status", 503))
+    with pytest.raises(SendError) as error:
+        send_one(rt.sessions, outbound_id, sender, rt.now)
+    assert error.value.retry
+    assert _row(rt, outbound_id).status == "queued"
+    assert send_one(rt.sessions, outbound_id, sender, rt.now) == "sent"
+    assert len(twilio.messages) == 1
+
+
+def test_a_timeout_is_never_resent(rt: Runtime, twilio: TwilioStandIn) -> None:
+    sender = TwilioSender(SID, TOKEN, twilio.url, timeout_s=0.3)
+    outbound_id = _outbound(rt)
+    twilio.script.append(("delay", 1.0))
+    assert send_one(rt.sessions, outbound_id, sender, rt.now) == "unknown"
+    assert send_one(rt.sessions, outbound_id, sender, rt.now) == "skipped"
+
+
+def test_a_rejected_request_fails_without_retry(rt: Runtime, twilio: TwilioStandIn) -> None:
+    sender = TwilioSender(SID, "wrong-token", twilio.url)
+    outbound_id = _outbound(rt)
+    with pytest.raises(SendError) as error:
+        send_one(rt.sessions, outbound_id, sender, rt.now)
+    assert not error.value.retry
+    row = _row(rt, outbound_id)
+    assert row.status == "failed" and "20003" in row.error
+
+
+def test_twilio_down_is_retried(rt: Runtime) -> None:
+    from stack.processes import free_port
+
+    sender = TwilioSender(SID, TOKEN, f"http://127.0.0.1:{free_port()}")
+    outbound_id = _outbound(rt)
+    with pytest.raises(SendError) as error:
+        send_one(rt.sessions, outbound_id, sender, rt.now)
+    assert error.value.retry and _row(rt, outbound_id).status == "queued"
+
+
+def test_without_a_twilio_account_replies_are_recorded_not_sent(rt: Runtime) -> None:
+    assert isinstance(rt.sender, ConsoleSender)
+    outbound_id = _outbound(rt)
+    assert send_one(rt.sessions, outbound_id, rt.sender, rt.now) == "recorded"
+    with rt.sessions() as session:
+        assert session.scalars(select(OutboundMessage.status)).one() == "recorded"
