@@ -14,6 +14,7 @@ from intake.identity import Policy, submit_dni
 from intake.inbound import oldest_pending
 from intake.models import Contact, InboundMessage, OutboundMessage
 from intake.redaction import prepare_for_assistant
+from intake.sms_text import to_gsm7
 
 # Rasa always answers a message in this bot; an empty answer means an action failed.
 # Retry a few times, then apologise rather than leave the beneficiary with silence.
@@ -107,6 +108,8 @@ def _record_replies(sessions: Callable[[], Session], inbound_id: int, texts: lis
             ids = session.scalars(select(OutboundMessage.id).where(OutboundMessage.inbound_id == inbound_id))
             return Turn(inbound_id, [i for i in ids])
         message = session.get_one(InboundMessage, inbound_id)
+        if message.channel == "sms":
+            texts = [to_gsm7(text) for text in texts]
         rows = [
             OutboundMessage(
                 key=f"reply:{inbound_id}:{n}",

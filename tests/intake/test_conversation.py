@@ -105,3 +105,12 @@ def test_replies_are_joined_into_few_messages_that_fit() -> None:
     assert split_for_sms(long) == ["x" * 1000, "y" * 1000]
     parts = split_for_sms(["z" * 3200])
     assert all(len(p) <= MAX_PART for p in parts) and "".join(parts) == "z" * 3200
+
+
+def test_sms_replies_stay_in_the_gsm7_alphabet_whatsapp_keeps_accents(rt: Runtime) -> None:
+    from intake.sms_text import to_gsm7
+
+    assert to_gsm7("¿Algo más? Cuándo, Ñandú, número… ¡Sí!") == "¿Algo mas? Cuando, Ñandu, numero... ¡Si!"
+    contact = _receive(rt, 1, "hola")  # an SMS sender
+    process_next(rt.sessions, contact, Scripted(replies=[["Le quedan 2 intentos. ¿Algo más?"]]), POLICY, rt.now)
+    assert _bodies(rt) == ["Le quedan 2 intentos. ¿Algo mas?"]
