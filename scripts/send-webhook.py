@@ -17,9 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("phone", nargs="?", help="sender, E.164 (+504…) or whatsapp:+504…")
-    parser.add_argument("body", nargs="?", default="hola")
-    parser.add_argument("--pick", action="store_true", help="use a phone from the demo registry")
+    parser.add_argument("body", help="the message text")
+    sender = parser.add_mutually_exclusive_group(required=True)
+    sender.add_argument("--from", dest="phone", help="sender, E.164 (+504…) or whatsapp:+504…")
+    sender.add_argument("--pick", action="store_true", help="the first active household of the demo registry")
     args = parser.parse_args()
     env = dotenv_values(ROOT / ".env")
     phone = args.phone
@@ -28,8 +29,6 @@ def main() -> int:
             household = next(row for row in csv.DictReader(handle) if row["status"] == "active")
         phone = household["phone"]
         print(f"demo household {household['household_id']}: phone {phone}, DNI {household['dni']}")
-    if not phone:
-        parser.error("give a phone or --pick")
     port = env.get("PORT") or "8000"
     public = (env.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/")
     form = {
