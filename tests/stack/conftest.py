@@ -40,7 +40,8 @@ class Assistant:
         self.rasa.stop()
 
     def start_rasa(self) -> None:
-        self.rasa = Process(self.rasa.name, self.rasa.argv, self.rasa.env, self.rasa.health_url).start()
+        old = self.rasa
+        self.rasa = Process(old.name, old.argv, old.env, old.health_url, log_path=old.log_path).start()
         self.rasa.wait_ready(240)
 
 

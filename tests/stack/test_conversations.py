@@ -195,3 +195,12 @@ def test_healthz_sees_every_part_up(system: System) -> None:
 
     body = requests.get(f"{system.web}/healthz", timeout=10).json()
     assert body == {"status": "ok", "checks": {"database": True, "redis": True, "rasa": True, "actions": True}}
+
+
+def test_logs_hold_no_phone_number_and_no_dni(system: System, assistant: Assistant) -> None:
+    logs = [p.log_path for p in [*system.processes, assistant.rasa, assistant.actions] if p.log_path]
+    text = "".join(path.read_text(errors="replace") for path in logs)
+    assert "inbound" in text  # the web log was read
+    for household in system.beneficiaries:
+        assert household["phone"][4:] not in text
+        assert household["dni"].replace("-", "") not in text and household["dni"] not in text
