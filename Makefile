@@ -15,7 +15,7 @@ run: setup env migrate demo-registry train
 	$(PY) -m stack.launch
 
 test: setup
-	$(RASA) data validate --domain bot/domain.yml --data data --config config.yml --fail-on-warnings
+	scripts/rasa-validate
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
@@ -50,7 +50,7 @@ train: setup
 	$(PY) -m stack.train
 
 validate: setup
-	$(RASA) data validate --domain bot/domain.yml --data data --config config.yml --fail-on-warnings
+	scripts/rasa-validate
 
 lint: setup
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -7,7 +7,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import intake_client
+from actions import intake_client, texts
 from actions.payments import answer
 
 
@@ -19,20 +19,20 @@ class ActionCheckIdentity(Action):
         try:
             identity = intake_client.identity(tracker.sender_id)
         except intake_client.IntakeUnavailable:
-            dispatcher.utter_message(response="utter_service_down")
+            dispatcher.utter_message(text=texts.SERVICE_DOWN)
             return []
         if identity["state"] == "locked":
-            dispatcher.utter_message(response="utter_locked", minutes=identity["locked_minutes"])
+            dispatcher.utter_message(text=texts.LOCKED.format(minutes=identity["locked_minutes"]))
             return []
         if identity["state"] == "verified":
             topic = tracker.get_slot("pending_topic")
             if topic:
                 return answer(dispatcher, tracker.sender_id, topic)
-            dispatcher.utter_message(response="utter_identity_verified")
+            dispatcher.utter_message(text=texts.IDENTITY_VERIFIED)
             dispatcher.utter_message(response="utter_menu")
             return []
         if identity["last_outcome"] == "malformed":
-            dispatcher.utter_message(response="utter_dni_malformed")
+            dispatcher.utter_message(text=texts.DNI_MALFORMED)
         else:
-            dispatcher.utter_message(response="utter_dni_mismatch", attempts_left=identity["attempts_left"])
+            dispatcher.utter_message(text=texts.DNI_MISMATCH.format(attempts_left=identity["attempts_left"]))
         return []

@@ -7,6 +7,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import texts
 from actions.payments import NEXT, POINT, REASON, answer
 from actions.people import request_person
 
@@ -29,6 +30,6 @@ class ActionMenuChoice(Action):
             return []
         if option == "5":
             return request_person(dispatcher, tracker.sender_id)
-        dispatcher.utter_message(response="utter_bad_option")
+        dispatcher.utter_message(text=texts.BAD_OPTION)
         dispatcher.utter_message(response="utter_menu")
         return []

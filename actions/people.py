@@ -7,16 +7,16 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import intake_client
+from actions import intake_client, texts
 
 
 def request_person(dispatcher: CollectingDispatcher, sender: str) -> list[dict[str, Any]]:
     try:
         intake_client.request_person(sender)
     except intake_client.IntakeUnavailable:
-        dispatcher.utter_message(response="utter_service_down")
+        dispatcher.utter_message(text=texts.SERVICE_DOWN)
         return []
-    dispatcher.utter_message(response="utter_person_requested")
+    dispatcher.utter_message(text=texts.PERSON_REQUESTED)
     return []
 
 
