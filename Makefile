@@ -31,10 +31,9 @@ $(RASA_VENV)/.installed: requirements/rasa.txt
 	$(RASA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/rasa.txt
 	touch $@
 
-env: .env
-
-.env: | .env.example
+env:
 	$(PY) -m stack.make_env
+
 
 migrate: setup env
 	$(FLASK) db upgrade

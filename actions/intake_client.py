@@ -16,17 +16,23 @@ class IntakeUnavailable(RuntimeError):
     """intake did not answer; the action tells the beneficiary to try again later."""
 
 
-def _call(method: str, path: str) -> tuple[int, dict[str, Any]]:
+# Answers, not outages: not verified (403), no such case (404), not now (409), bad values (422).
+ANSWER_CODES = (403, 404, 409, 422)
+
+
+def _call(method: str, path: str, payload: dict[str, Any] | None = None) -> tuple[int, Any]:
     base = os.environ.get("INTERNAL_API_URL", "http://127.0.0.1:8000").rstrip("/")
     token = os.environ.get("INTERNAL_API_TOKEN", "")
-    request = urllib.request.Request(
-        f"{base}/internal/v1{path}", method=method, headers={"Authorization": f"Bearer {token}"}
-    )
+    data = json.dumps(payload).encode() if payload is not None else None
+    headers = {"Authorization": f"Bearer {token}"}
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(f"{base}/internal/v1{path}", data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as error:
-        if error.code == 403:  # "identity not verified" is an answer, not an outage
+        if error.code in ANSWER_CODES and path.startswith("/contacts/"):
             return error.code, json.loads(error.read() or b"{}")
         raise IntakeUnavailable(f"HTTP {error.code}") from None
     except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as error:
@@ -45,3 +51,38 @@ def statement(sender: str) -> dict[str, Any] | None:
 
 def request_person(sender: str) -> int:
     return int(_call("POST", f"/contacts/{sender}/person-requests")[1]["id"])
+
+
+def case_categories(case_type: str) -> list[dict[str, Any]]:
+    return _call("GET", f"/case-categories?type={case_type}")[1]
+
+
+def start_case_form(sender: str, narrative: bool) -> bool:
+    """Start a fresh draft; True if the opening message was a story kept as the description."""
+    return bool(_call("POST", f"/contacts/{sender}/case-form/start", {"narrative": narrative})[1].get("opening"))
+
+
+def await_description(sender: str) -> None:
+    _call("POST", f"/contacts/{sender}/case-form/await-description", {})
+
+
+def answer(sender: str, slot: str, case_type: str) -> dict[str, Any]:
+    return _call("POST", f"/contacts/{sender}/case-form/answer", {"slot": slot, "case_type": case_type})[1]
+
+
+def discard_case_form(sender: str) -> None:
+    _call("POST", f"/contacts/{sender}/case-form/discard", {})
+
+
+def file_case(sender: str, fields: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    return _call("POST", f"/contacts/{sender}/cases", fields)
+
+
+def case_status(sender: str, reference: str | None) -> dict[str, Any] | None:
+    path = f"/contacts/{sender}/cases/{reference}" if reference else f"/contacts/{sender}/cases"
+    status, body = _call("GET", path)
+    return body if status == 200 else None
+
+
+def reopen_case(sender: str, reference: str) -> tuple[int, dict[str, Any]]:
+    return _call("POST", f"/contacts/{sender}/cases/{reference}/reopen", {})

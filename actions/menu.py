@@ -8,10 +8,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import texts
+from actions.cases import start_case_from_menu
 from actions.payments import NEXT, POINT, REASON, answer
 from actions.people import request_person
 
 OPTIONS = {"1": NEXT, "2": POINT, "3": REASON}
+CASE_OPTIONS = {"6": "grievance", "7": "data_update", "8": "appeal", "9": "information"}
 
 
 class ActionMenuChoice(Action):
@@ -30,6 +32,11 @@ class ActionMenuChoice(Action):
             return []
         if option == "5":
             return request_person(dispatcher, tracker.sender_id)
+        if option in CASE_OPTIONS:
+            return start_case_from_menu(dispatcher, tracker, CASE_OPTIONS[option])
+        if option == "0":
+            dispatcher.utter_message(text=texts.CASE_ASK_REFERENCE)
+            return []
         dispatcher.utter_message(text=texts.BAD_OPTION)
         dispatcher.utter_message(response="utter_menu")
         return []

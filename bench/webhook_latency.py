@@ -69,6 +69,7 @@ def main() -> None:
         "TWILIO_AUTH_TOKEN": TOKEN,
         "PSEUDONYM_KEY": "bench-pseudonym-key-0123456789",
         "INTERNAL_API_TOKEN": "bench-internal-token-0123456789",
+        "RASA_API_TOKEN": "bench-rasa-api-token-0123456789",
         "LOG_LEVEL": "WARNING",
         "RASA_URL": "http://127.0.0.1:1",
         "ACTION_SERVER_URL": "http://127.0.0.1:1",

@@ -12,10 +12,18 @@ class AssistantUnavailable(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Parse:
+    intent: str
+    confidence: float
+    entities: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Assistant:
     rasa_url: str
     action_server_url: str
     timeout_s: float
+    api_token: str = ""
 
     def _check_actions(self) -> None:
         # Rasa answers even when a custom action fails (it logs and moves on), which would
@@ -26,6 +34,24 @@ class Assistant:
             raise AssistantUnavailable(f"action server unreachable: {type(exc).__name__}") from None
         if response.status_code != 200:
             raise AssistantUnavailable(f"action server health: HTTP {response.status_code}")
+
+    def parse(self, text: str) -> Parse:
+        """Classify `text` with Rasa's NLU without touching any tracker (nothing is stored)."""
+        try:
+            response = requests.post(
+                f"{self.rasa_url}/model/parse",
+                params={"token": self.api_token},
+                json={"text": text},
+                timeout=self.timeout_s,
+            )
+        except requests.RequestException as exc:
+            raise AssistantUnavailable(f"rasa unreachable: {type(exc).__name__}") from None
+        if response.status_code != 200:
+            raise AssistantUnavailable(f"rasa parse: HTTP {response.status_code}")
+        body = response.json()
+        intent = body.get("intent") or {}
+        entities = {e["entity"]: str(e["value"]) for e in body.get("entities", [])}
+        return Parse(intent.get("name") or "nlu_fallback", float(intent.get("confidence") or 0.0), entities)
 
     def reply(self, sender: str, text: str) -> list[str]:
         """The assistant's reply texts to `text` from `sender` (a pseudonym)."""

@@ -1,7 +1,14 @@
-"""One turn of a conversation: the oldest pending message of a contact, through the assistant, to replies."""
+"""One turn of a conversation: the oldest pending message of a contact, through the assistant, to replies.
+
+Rasa's tracker never receives what a beneficiary typed: the text is classified with Rasa's
+stateless /model/parse and the tracker gets only "/intent{entities}" (entities from an allow
+list). DNIs are checked here; a case description is kept here; actions read what they need
+from intake's internal API.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,7 +16,9 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from intake.assistant import AssistantUnavailable
+from intake.assistant import AssistantUnavailable, Parse
+from intake.cases import attach_media, capture_description, open_draft, pending_survey, record_satisfaction
+from intake.form_answers import plain
 from intake.identity import Policy, submit_dni
 from intake.inbound import oldest_pending
 from intake.models import Contact, InboundMessage, OutboundMessage
@@ -26,8 +35,23 @@ APOLOGY = (
 TEXT_ONLY = (
     "Por ahora solo puedo leer mensajes de texto. Por favor escriba su consulta. Escriba MENU para ver las opciones."
 )
+SURVEY_THANKS = "Gracias por su respuesta. Nos ayuda a mejorar."
 # Twilio accepts 1600 characters per message; keep a margin for WhatsApp formatting.
 MAX_PART = 1500
+# Entities the tracker may hold: menu numbers and case references, nothing typed freely.
+FORWARDED_ENTITIES = ("option", "reference")
+# While a description is awaited, only a short, clear request of these leaves the form's text.
+DIGRESSIONS = {
+    "cancel",
+    "ask_payment",
+    "ask_collection_point",
+    "ask_withheld_reason",
+    "menu",
+    "program_info",
+    "talk_to_person",
+}
+DIGRESSION_MAX_WORDS = 6
+DIGRESSION_MIN_CONFIDENCE = 0.7
 
 
 @dataclass(frozen=True)
@@ -38,6 +62,8 @@ class Turn:
 
 class Replier:
     """What the conversation needs from the assistant (Assistant, or a fake in unit tests)."""
+
+    def parse(self, text: str) -> Parse: ...
 
     def reply(self, sender: str, text: str) -> list[str]: ...
 
@@ -62,6 +88,20 @@ def split_for_sms(texts: list[str]) -> list[str]:
     return parts
 
 
+def structured(parse: Parse) -> str:
+    """'/intent' or '/intent{"option": "2"}': all of the message the tracker will hold."""
+    entities = {k: v for k, v in parse.entities.items() if k in FORWARDED_ENTITIES}
+    return f"/{parse.intent}" + (json.dumps(entities, ensure_ascii=False) if entities else "")
+
+
+def _is_digression(parse: Parse, text: str) -> bool:
+    return (
+        parse.intent in DIGRESSIONS
+        and parse.confidence >= DIGRESSION_MIN_CONFIDENCE
+        and len(text.split()) <= DIGRESSION_MAX_WORDS
+    )
+
+
 def process_next(
     sessions: Callable[[], Session],
     contact_id: int,
@@ -71,8 +111,8 @@ def process_next(
 ) -> Turn | None:
     """Answer the contact's oldest pending message; None when nothing is pending.
 
-    Raises AssistantUnavailable with the message still pending. Three short transactions,
-    none held open across the call to Rasa (SQLite has one writer at a time).
+    Raises AssistantUnavailable with the message still pending. Short transactions, none
+    held open across a call to Rasa (SQLite has one writer at a time).
     """
     with sessions() as session, session.begin():
         message = oldest_pending(session, contact_id)
@@ -80,20 +120,42 @@ def process_next(
             return None
         contact = session.get_one(Contact, contact_id)
         message.attempts += 1
-        inbound_id, attempts = message.id, message.attempts
-        prepared = prepare_for_assistant(message.body)
-        if prepared.dni or prepared.dni_malformed:
-            submit_dni(session, contact, message.id, prepared.dni, now(), policy)
-        pseudonym, has_text = contact.pseudonym, bool(message.body.strip())
+        inbound_id, attempts, body = message.id, message.attempts, message.body
+        pseudonym = contact.pseudonym
+        draft = open_draft(session, contact_id)
+        media_saved = attach_media(session, contact_id, message, now()) if draft and message.media else 0
+        awaiting_description = draft is not None and draft.awaiting == "description"
+        survey = pending_survey(session, contact, now()) if plain(body) in ("1", "2", "3", "4", "5") else None
+        if survey is not None:
+            record_satisfaction(session, survey, int(plain(body)), now())
+    if survey is not None:
+        return _record_replies(sessions, inbound_id, [SURVEY_THANKS], now())
 
-    if has_text:
-        texts = assistant.reply(pseudonym, prepared.text)
-        if not texts:
-            if attempts <= EMPTY_REPLY_RETRIES:
-                raise AssistantUnavailable("the assistant gave an empty reply")
-            texts = [APOLOGY]
+    prepared = prepare_for_assistant(body)
+    if not body.strip():
+        if not media_saved:
+            return _record_replies(sessions, inbound_id, [TEXT_ONLY], now())
+        to_rasa = "/send_media"
     else:
-        texts = [TEXT_ONLY]
+        has_dni = bool(prepared.dni or prepared.dni_malformed)
+        parse = assistant.parse(prepared.clean) if awaiting_description or not has_dni else None
+        just_a_dni = has_dni and len(body.split()) <= DIGRESSION_MAX_WORDS
+        if awaiting_description and parse and not just_a_dni and not _is_digression(parse, body):
+            with sessions() as session, session.begin():
+                capture_description(session, contact_id, body, now())
+            to_rasa = "/file_complaint"
+        elif has_dni or parse is None:
+            with sessions() as session, session.begin():
+                submit_dni(session, session.get_one(Contact, contact_id), inbound_id, prepared.dni, now(), policy)
+            to_rasa = prepared.text
+        else:
+            to_rasa = structured(parse)
+
+    texts = assistant.reply(pseudonym, to_rasa)
+    if not texts:
+        if attempts <= EMPTY_REPLY_RETRIES:
+            raise AssistantUnavailable("the assistant gave an empty reply")
+        texts = [APOLOGY]
     return _record_replies(sessions, inbound_id, texts, now())
 
 
@@ -106,7 +168,7 @@ def _record_replies(sessions: Callable[[], Session], inbound_id: int, texts: lis
         ).rowcount
         if not claimed:  # processed by an earlier run that crashed after its commit
             ids = session.scalars(select(OutboundMessage.id).where(OutboundMessage.inbound_id == inbound_id))
-            return Turn(inbound_id, [i for i in ids])
+            return Turn(inbound_id, list(ids))
         message = session.get_one(InboundMessage, inbound_id)
         if message.channel == "sms":
             texts = [to_gsm7(text) for text in texts]

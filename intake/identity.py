@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from intake.models import Contact, Household, IdentityAttempt
+from intake.models import Contact, Household, IdentityAttempt, as_utc
 
 VERIFIED = "verified"
 MISMATCH = "mismatch"  # a DNI that is not the household's of this phone (or no household)
@@ -38,13 +38,6 @@ def households_for_phone(session: Session, phone: str) -> list[Household]:
     return list(session.scalars(select(Household).where(Household.phone == phone)))
 
 
-def _as_aware(moment: datetime, like: datetime) -> datetime:
-    # SQLite hands back naive datetimes; compare them as the UTC they were stored in.
-    if moment.tzinfo is None and like.tzinfo is not None:
-        return moment.replace(tzinfo=like.tzinfo)
-    return moment
-
-
 def current_state(session: Session, contact: Contact, now: datetime, policy: Policy) -> IdentityState:
     """Derive verification and lock state from the contact's attempt history."""
     window_start = now - timedelta(minutes=max(policy.lock_minutes, policy.verified_minutes))
@@ -58,7 +51,7 @@ def current_state(session: Session, contact: Contact, now: datetime, policy: Pol
     failures: list[datetime] = []
     verified: IdentityAttempt | None = None
     for attempt in attempts:
-        at = _as_aware(attempt.created_at, now)
+        at = as_utc(attempt.created_at)
         if attempt.outcome == VERIFIED:
             failures, verified = [], attempt
         elif attempt.outcome in FAILURES:
@@ -70,7 +63,7 @@ def current_state(session: Session, contact: Contact, now: datetime, policy: Pol
         locked_until = recent_failures[-1] + timedelta(minutes=policy.lock_minutes)
         return IdentityState("locked", last, 0, locked_until, None)
     attempts_left = policy.max_attempts - len(recent_failures)
-    if verified and _as_aware(verified.created_at, now) >= now - timedelta(minutes=policy.verified_minutes):
+    if verified and as_utc(verified.created_at) >= now - timedelta(minutes=policy.verified_minutes):
         # Re-check the registry: an update that moved the phone elsewhere ends the verification.
         phones_households = {h.household_id for h in households_for_phone(session, contact.phone)}
         if verified.household_id in phones_households:

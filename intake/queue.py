@@ -11,6 +11,7 @@ log = logging.getLogger(__name__)
 
 PROCESS_INBOUND = "conversation.process_inbound"
 SEND_OUTBOUND = "outbound.send"
+ROUTE_CASE = "cases.route"
 
 
 @lru_cache(maxsize=4)

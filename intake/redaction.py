@@ -21,6 +21,7 @@ class Prepared:
     text: str  # what Rasa gets
     dni: str | None  # 13 normalised digits, if the message carried one
     dni_malformed: bool  # a long number that looks like a mistyped DNI
+    clean: str  # the text with every long number blanked out (safe to classify)
 
 
 def prepare_for_assistant(body: str) -> Prepared:
@@ -34,6 +35,7 @@ def prepare_for_assistant(body: str) -> Prepared:
             dni = dni or normalize_dni(re.sub(r"[ .\-]", "", raw))
         elif 10 <= len(digits) <= 15 and not raw.startswith("+") and not digits.startswith("504"):
             malformed = True
+    clean = _NUMBER_RUN.sub(NUMBER_PLACEHOLDER, body)
     if dni or malformed:
-        return Prepared(text=DNI_INTENT, dni=dni, dni_malformed=dni is None)
-    return Prepared(text=_NUMBER_RUN.sub(NUMBER_PLACEHOLDER, body), dni=None, dni_malformed=False)
+        return Prepared(text=DNI_INTENT, dni=dni, dni_malformed=dni is None, clean=clean)
+    return Prepared(text=clean, dni=None, dni_malformed=False, clean=clean)

@@ -53,12 +53,14 @@ class Settings:
     internal_api_token: str
     internal_api_url: str
     rasa_url: str
+    rasa_api_token: str
     action_server_url: str
     rasa_timeout_s: float
     identity_max_attempts: int
     identity_lock_minutes: int
     identity_verified_minutes: int
     sweep_after_s: int
+    visibility_timeout_s: int
     log_level: str
 
     @classmethod
@@ -82,12 +84,14 @@ class Settings:
             internal_api_token=_str(env, "INTERNAL_API_TOKEN", ""),
             internal_api_url=_str(env, "INTERNAL_API_URL", f"http://127.0.0.1:{port}").rstrip("/"),
             rasa_url=_str(env, "RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
+            rasa_api_token=_str(env, "RASA_API_TOKEN", ""),
             action_server_url=_str(env, "ACTION_SERVER_URL", "http://127.0.0.1:5055").rstrip("/"),
             rasa_timeout_s=_float(env, "RASA_TIMEOUT_S", 30.0),
             identity_max_attempts=_int(env, "IDENTITY_MAX_ATTEMPTS", 3),
             identity_lock_minutes=_int(env, "IDENTITY_LOCK_MINUTES", 30),
             identity_verified_minutes=_int(env, "IDENTITY_VERIFIED_MINUTES", 30),
             sweep_after_s=_int(env, "SWEEP_AFTER_S", 30),
+            visibility_timeout_s=_int(env, "CELERY_VISIBILITY_TIMEOUT_S", 600),
             log_level=_str(env, "LOG_LEVEL", "INFO").upper(),
         )
         settings.check()
@@ -99,6 +103,8 @@ class Settings:
             raise SettingsError("PSEUDONYM_KEY must be set to at least 16 characters")
         if len(self.internal_api_token) < 16:
             raise SettingsError("INTERNAL_API_TOKEN must be set to at least 16 characters")
+        if len(self.rasa_api_token) < 16:
+            raise SettingsError("RASA_API_TOKEN must be set to at least 16 characters (it guards Rasa's HTTP API)")
         if self.twilio_validate_signature and not self.twilio_auth_token:
             raise SettingsError(
                 "TWILIO_AUTH_TOKEN is needed to check Twilio's signatures "

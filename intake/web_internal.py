@@ -10,8 +10,23 @@ from flask import Blueprint, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from intake.case_form import answer_slot, menu_categories
+from intake.cases import (
+    CaseError,
+    CaseFields,
+    await_description,
+    case_for_contact,
+    discard_draft,
+    file_case,
+    latest_open_case,
+    public_status,
+    reopen,
+    start_draft,
+)
 from intake.identity import current_state
+from intake.inbound import oldest_pending
 from intake.models import Contact, PersonRequest
+from intake.queue import ROUTE_CASE, enqueue
 from intake.runtime import runtime
 from intake.statements import statement
 
@@ -83,3 +98,132 @@ def person_request(pseudonym: str) -> ResponseReturnValue:
             session.flush()
         request_id = open_request.id
     return jsonify(id=request_id), 201
+
+
+# --- the case form ------------------------------------------------------------------------------
+
+
+def _current_text(session: Any, contact: Contact) -> str:
+    """The message being answered now: the oldest one still pending (the worker holds its lock)."""
+    message = oldest_pending(session, contact.id)
+    return message.body if message else ""
+
+
+@bp.get("/case-categories")
+def case_categories() -> ResponseReturnValue:
+    case_type = request.args.get("type", "grievance")
+    with runtime().sessions() as session:
+        rows = menu_categories(session, case_type)
+    return jsonify(
+        [
+            {"number": n, "code": c.code, "name": c.name, "needs_cycle": c.needs_cycle}
+            for n, c in enumerate(rows, start=1)
+        ]
+    )
+
+
+@bp.post("/contacts/<pseudonym>/case-form/start")
+def case_form_start(pseudonym: str) -> ResponseReturnValue:
+    rt = runtime()
+    narrative = bool((request.get_json(silent=True) or {}).get("narrative"))
+    with rt.sessions() as session, session.begin():
+        contact = _contact(session, pseudonym)
+        text = _current_text(session, contact) if narrative else ""
+        # A short "quiero poner una queja" is not a description; a story is kept as its start.
+        opening = text if len(text.split()) > 5 else ""
+        start_draft(session, contact.id, opening, rt.now())
+    return jsonify(ok=True, opening=bool(opening))
+
+
+@bp.post("/contacts/<pseudonym>/case-form/await-description")
+def case_form_await_description(pseudonym: str) -> ResponseReturnValue:
+    rt = runtime()
+    with rt.sessions() as session, session.begin():
+        await_description(session, _contact(session, pseudonym).id, rt.now())
+    return jsonify(ok=True)
+
+
+@bp.post("/contacts/<pseudonym>/case-form/answer")
+def case_form_answer(pseudonym: str) -> ResponseReturnValue:
+    """Read the current message as the answer to `slot`; the text itself never goes back to Rasa."""
+    rt = runtime()
+    body = request.get_json(silent=True) or {}
+    slot, case_type = body.get("slot", ""), body.get("case_type", "grievance")
+    with rt.sessions() as session, session.begin():
+        contact = _contact(session, pseudonym)
+        text = _current_text(session, contact)
+        result = answer_slot(session, contact.id, slot, case_type, text, rt.now())
+    return jsonify(result)
+
+
+@bp.post("/contacts/<pseudonym>/case-form/discard")
+def case_form_discard(pseudonym: str) -> ResponseReturnValue:
+    with runtime().sessions() as session, session.begin():
+        discard_draft(session, _contact(session, pseudonym).id)
+    return jsonify(ok=True)
+
+
+@bp.post("/contacts/<pseudonym>/cases")
+def file(pseudonym: str) -> ResponseReturnValue:
+    """File the case confirmed by the current message; the same message never files twice."""
+    rt = runtime()
+    body = request.get_json(silent=True) or {}
+    try:
+        fields = CaseFields(
+            case_type=str(body["case_type"]),
+            category_code=str(body["category"]),
+            municipality_code=str(body["municipality"]),
+            cycle=body.get("cycle"),
+            confidentiality=str(body.get("confidentiality") or "identified"),
+        )
+    except KeyError as missing:
+        return jsonify(error=f"missing {missing}"), 400
+    with rt.sessions() as session, session.begin():
+        contact = _contact(session, pseudonym)
+        message = oldest_pending(session, contact.id)
+        if message is None:
+            return jsonify(error="no message to file from"), 409
+        try:
+            case, created = file_case(session, contact, message.id, fields, rt.now())
+        except CaseError as error:
+            return jsonify(error=str(error)), 422
+        case_id, status = case.id, public_status(case)
+    if created:
+        enqueue(rt.settings.redis_url, ROUTE_CASE, case_id)
+    return jsonify(status), 201 if created else 200
+
+
+@bp.get("/contacts/<pseudonym>/cases/<reference>")
+def case_status(pseudonym: str, reference: str) -> ResponseReturnValue:
+    rt = runtime()
+    with rt.sessions() as session:
+        contact = _contact(session, pseudonym)
+        identity_state = current_state(session, contact, rt.now(), rt.identity_policy)
+        case = case_for_contact(session, contact, reference.upper(), identity_state.household_id)
+        if case is None:
+            return jsonify(error="not_found"), 404
+        return jsonify(public_status(case))
+
+
+@bp.get("/contacts/<pseudonym>/cases")
+def latest_case(pseudonym: str) -> ResponseReturnValue:
+    with runtime().sessions() as session:
+        case = latest_open_case(session, _contact(session, pseudonym))
+        if case is None:
+            return jsonify(error="not_found"), 404
+        return jsonify(public_status(case))
+
+
+@bp.post("/contacts/<pseudonym>/cases/<reference>/reopen")
+def case_reopen(pseudonym: str, reference: str) -> ResponseReturnValue:
+    rt = runtime()
+    with rt.sessions() as session, session.begin():
+        contact = _contact(session, pseudonym)
+        case = case_for_contact(session, contact, reference.upper(), None)
+        if case is None:
+            return jsonify(error="not_found"), 404
+        if not reopen(session, case, rt.now()):
+            return jsonify(error="not_reopenable", **public_status(case)), 409
+        case_id, status = case.id, public_status(case)
+    enqueue(rt.settings.redis_url, ROUTE_CASE, case_id)
+    return jsonify(status)

@@ -1,4 +1,5 @@
-"""Create .env from .env.example on first run, with fresh random secrets where it says "generated"."""
+"""Create .env from .env.example on first run, with fresh random secrets where it says "generated";
+on later runs, add the settings a newer .env.example introduced (existing values are kept)."""
 
 from __future__ import annotations
 
@@ -7,23 +8,36 @@ import secrets
 from stack.paths import ROOT
 
 
-def main() -> None:
-    target = ROOT / ".env"
-    if target.exists():
-        return
-    lines = (ROOT / ".env.example").read_text().splitlines()
+def _example_lines() -> list[str]:
+    """The example's lines, with generated secrets filled in."""
     out: list[str] = []
     generate_next = False
-    for line in lines:
+    for line in (ROOT / ".env.example").read_text().splitlines():
         if line.startswith("# generated"):
             generate_next = True
         elif generate_next and line.endswith("="):
             line += secrets.token_hex(24)
             generate_next = False
         out.append(line)
-    target.write_text("\n".join(out) + "\n")
-    target.chmod(0o600)
-    print("wrote .env with new secrets")
+    return out
+
+
+def main() -> None:
+    target = ROOT / ".env"
+    lines = _example_lines()
+    if not target.exists():
+        target.write_text("\n".join(lines) + "\n")
+        target.chmod(0o600)
+        print("wrote .env with new secrets")
+        return
+    present = {line.split("=", 1)[0] for line in target.read_text().splitlines() if "=" in line}
+    missing = [
+        line for line in lines if "=" in line and not line.startswith("#") and line.split("=", 1)[0] not in present
+    ]
+    if missing:
+        with target.open("a") as handle:
+            handle.write("\n".join(missing) + "\n")
+        print("added to .env: " + ", ".join(line.split("=", 1)[0] for line in missing))
 
 
 if __name__ == "__main__":

@@ -158,6 +158,10 @@ def system_processes(env: dict[str, str], workers: int = 2) -> list[Process]:
                 "bot/credentials.yml",
                 "--endpoints",
                 "bot/endpoints.yml",
+                # The HTTP API is on for /model/parse (stateless NLU), behind a token, on loopback.
+                "--enable-api",
+                "--auth-token",
+                env["RASA_API_TOKEN"],
             ],
             renv,
             health_url=f"http://127.0.0.1:{rasa_port}/",

@@ -32,6 +32,7 @@ def base_env(**overrides: str) -> dict[str, str]:
         "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
         "PSEUDONYM_KEY": "test-pseudonym-key-0123456789",
         "INTERNAL_API_TOKEN": "test-internal-token-0123456789",
+        "RASA_API_TOKEN": "test-rasa-api-token-0123456789",
     }
     env.update(overrides)
     return env

@@ -18,10 +18,12 @@ def make_celery() -> Celery:
         task_ignore_result=True,
         broker_connection_retry_on_startup=True,
         # Redis redelivers unacked tasks after this; longer than any task of ours runs.
-        broker_transport_options={"visibility_timeout": 600},
+        broker_transport_options={"visibility_timeout": settings.visibility_timeout_s},
         beat_schedule={
             "sweep-pending-inbound": {"task": "conversation.sweep", "schedule": 15.0},
             "sweep-queued-outbound": {"task": "outbound.sweep", "schedule": 30.0},
+            "sweep-unrouted-cases": {"task": "cases.sweep_unrouted", "schedule": 30.0},
+            "sla-sweep": {"task": "cases.sla_sweep", "schedule": 300.0},
         },
         timezone="America/Tegucigalpa",
     )

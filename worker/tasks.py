@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from datetime import timedelta
 
 import redis
 from celery import Task
@@ -14,8 +15,10 @@ from intake.conversation import process_next
 from intake.inbound import mark_enqueued, stale_pending
 from intake.models import InboundMessage, OutboundMessage
 from intake.outbound import SendError, send_one
-from intake.queue import PROCESS_INBOUND, SEND_OUTBOUND
+from intake.queue import PROCESS_INBOUND, ROUTE_CASE, SEND_OUTBOUND
+from intake.routing import route, unrouted
 from intake.runtime import runtime
+from intake.sla import sweep
 from worker.celery_app import app
 
 log = logging.getLogger(__name__)
@@ -108,3 +111,33 @@ def sweep_outbound() -> int:
     for outbound_id in ids:
         send_outbound.delay(outbound_id)
     return len(ids)
+
+
+@app.task(name=ROUTE_CASE, bind=True, acks_late=True, max_retries=None)
+def route_case(self: Task, case_id: int) -> str:
+    """Assign the case once (a conditional update makes a redelivered task harmless)."""
+    rt = runtime()
+    with rt.sessions() as session, session.begin():
+        outcome = route(session, case_id, rt.now())
+    if outcome == "no_staff":
+        log.warning("case %s: no active staff in its team yet; the sweeper will retry", case_id)
+    return outcome
+
+
+@app.task(name="cases.sweep_unrouted")
+def sweep_unrouted() -> int:
+    """Re-enqueue cases filed but not yet assigned (an enqueue lost, a team that had no staff)."""
+    rt = runtime()
+    with rt.sessions() as session:
+        ids = unrouted(session, rt.now() - timedelta(seconds=rt.settings.sweep_after_s))
+    for case_id in ids:
+        route_case.delay(case_id)
+    return len(ids)
+
+
+@app.task(name="cases.sla_sweep")
+def sla_sweep() -> dict[str, int]:
+    rt = runtime()
+    with rt.sessions() as session, session.begin():
+        result = sweep(session, rt.now())
+    return {"amber": result.amber, "escalated": result.escalated}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from intake.assistant import AssistantUnavailable
+from intake.assistant import AssistantUnavailable, Parse
 from intake.conversation import APOLOGY, MAX_PART, TEXT_ONLY, process_next, split_for_sms
 from intake.identity import Policy
 from intake.inbound import store_inbound
@@ -16,10 +16,18 @@ POLICY = Policy(3, 30, 30)
 
 
 class Scripted:
-    def __init__(self, replies: list[list[str]] | None = None, fail: int = 0) -> None:
+    """Parses every text as `intent` and replies from a script (or echoes what Rasa would get)."""
+
+    def __init__(self, replies: list[list[str]] | None = None, fail: int = 0, intent: str = "chat") -> None:
         self.seen: list[tuple[str, str]] = []
+        self.parsed: list[str] = []
         self.replies = replies or []
         self.fail = fail
+        self.intent = intent
+
+    def parse(self, text: str) -> Parse:
+        self.parsed.append(text)
+        return Parse(self.intent, 0.99, {"option": "2", "municipality": "secreto"})
 
     def reply(self, sender: str, text: str) -> list[str]:
         if self.fail:
@@ -56,9 +64,10 @@ def test_messages_are_answered_in_arrival_order_under_a_pseudonym(rt: Runtime) -
     assistant = Scripted()
     while process_next(rt.sessions, contact, assistant, POLICY, rt.now):
         pass
-    assert [text for _, text in assistant.seen] == ["primero", "segundo"]
+    assert assistant.parsed == ["primero", "segundo"]
     assert all(sender.startswith("c_") and "99887766" not in sender for sender, _ in assistant.seen)
-    assert _bodies(rt) == ["eco: primero", "eco: segundo"]
+    # The tracker gets the intent and allowed entities only, never the words.
+    assert [text for _, text in assistant.seen] == ['/chat{"option": "2"}', '/chat{"option": "2"}']
 
 
 def test_a_dni_never_reaches_the_assistant_but_is_checked(rt: Runtime) -> None:
@@ -78,7 +87,7 @@ def test_when_the_assistant_is_down_the_message_stays_pending(rt: Runtime) -> No
     with rt.sessions() as session:
         assert session.scalars(select(InboundMessage.status)).one() == "received"
     assert process_next(rt.sessions, contact, assistant, POLICY, rt.now) is not None
-    assert _bodies(rt) == ["eco: hola"]
+    assert _bodies(rt) == ['eco: /chat{"option": "2"}']
 
 
 def test_repeated_empty_answers_end_in_an_apology_not_silence(rt: Runtime) -> None:

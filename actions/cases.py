@@ -1,0 +1,313 @@
+"""The case form: start, ask each field, read answers through intake, confirm, file or cancel, photos."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import intake_client, texts
+from actions.spanish import MONTHS
+
+TYPE_OF_INTENT = {
+    "file_complaint": "grievance",
+    "update_data": "data_update",
+    "appeal_suspension": "appeal",
+    "request_information": "information",
+}
+FIXED_CATEGORY = {"information": "solicitud_informacion", "appeal": "apelacion_suspension"}
+KIND = {"grievance": "queja", "data_update": "solicitud", "appeal": "apelación", "information": "solicitud"}
+FORM_SLOTS = (
+    "category",
+    "needs_cycle",
+    "municipality",
+    "place",
+    "cycle",
+    "description",
+    "confidentiality",
+    "confirm",
+)
+SENSITIVE = ("maltrato", "cobro_indebido")
+# What a "change" choice at the confirmation empties, so the form asks it again.
+CHANGES = {
+    "change_category": ("category", "needs_cycle", "cycle"),
+    "change_municipality": ("municipality", "place"),
+    "change_cycle": ("cycle",),
+    "change_description": ("description",),
+    "change_confidentiality": ("confidentiality",),
+}
+# Intents that leave the form for a moment (rules answer them, then the form asks again).
+DIGRESSIONS = {
+    "ask_payment",
+    "ask_collection_point",
+    "ask_withheld_reason",
+    "inform_dni",
+    "program_info",
+    "cancel",
+    "send_media",
+}
+
+
+def case_type_of(tracker: Tracker) -> str:
+    return tracker.get_slot("case_type") or "grievance"
+
+
+def start_case(dispatcher: CollectingDispatcher, tracker: Tracker, case_type: str, narrative: bool) -> list[EventType]:
+    """Reset the form for a new case of `case_type`; a story that opened it counts as its description."""
+    try:
+        opening = intake_client.start_case_form(tracker.sender_id, narrative)
+    except intake_client.IntakeUnavailable:
+        dispatcher.utter_message(text=texts.SERVICE_DOWN)
+        return []
+    dispatcher.utter_message(text=texts.CASE_START[case_type])
+    events: list[EventType] = [SlotSet(slot, None) for slot in FORM_SLOTS]
+    events.append(SlotSet("case_type", case_type))
+    if case_type in FIXED_CATEGORY:
+        events.append(SlotSet("category", FIXED_CATEGORY[case_type]))
+    if opening:
+        events.append(SlotSet("description", "received"))
+    return events
+
+
+class ActionStartCase(Action):
+    def name(self) -> str:
+        return "action_start_case"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name", "")
+        case_type = TYPE_OF_INTENT.get(intent, "grievance")
+        return start_case(dispatcher, tracker, case_type, narrative=intent == "file_complaint")
+
+
+class ValidateCaseForm(FormValidationAction):
+    """Reads each answer through intake (the words stay there); slots get codes only."""
+
+    def name(self) -> str:
+        return "validate_case_form"
+
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[str]:
+        case_type = case_type_of(tracker)
+        slots = ["category"] if case_type in ("grievance", "data_update") else []
+        slots.append("municipality")
+        if tracker.get_slot("needs_cycle"):
+            slots.append("cycle")
+        slots.append("description")
+        if case_type == "grievance":
+            slots.append("confidentiality")
+        slots.append("confirm")
+        return slots
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        events: list[EventType] = []
+        requested = tracker.get_slot("requested_slot")
+        if requested and tracker.latest_action_name == "action_listen":
+            events = self._read_answer(dispatcher, tracker, requested)
+            tracker.add_slots(events)
+        next_slot = await self.next_requested_slot(dispatcher, tracker, domain)
+        if next_slot:
+            events.append(next_slot)
+        return events
+
+    def _read_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str) -> list[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name", "")
+        try:
+            result = intake_client.answer(tracker.sender_id, slot, case_type_of(tracker))
+        except intake_client.IntakeUnavailable:
+            dispatcher.utter_message(text=texts.SERVICE_DOWN)
+            return [SlotSet(slot, None)]
+        value = result.get("value")
+        if value is not None:
+            events: list[EventType] = [SlotSet(slot, value)]
+            if slot == "category":
+                events.append(SlotSet("needs_cycle", bool(result.get("needs_cycle"))))
+            if slot == "municipality":
+                events.append(SlotSet("place", result.get("display")))
+            if slot == "confirm" and value in CHANGES:
+                events = [SlotSet(name, None) for name in CHANGES[value]] + [SlotSet("confirm", None)]
+            return events
+        if intent in DIGRESSIONS:
+            return []  # not an answer: the form steps aside and a rule answers the question
+        error = result.get("error", "")
+        dispatcher.utter_message(text=texts.INVALID.get(error, texts.INVALID["confirm_unknown"]).format(**result))
+        return [SlotSet(slot, None)]
+
+
+class ActionAskCategory(Action):
+    def name(self) -> str:
+        return "action_ask_category"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        case_type = case_type_of(tracker)
+        try:
+            menu = intake_client.case_categories(case_type)
+        except intake_client.IntakeUnavailable:
+            dispatcher.utter_message(text=texts.SERVICE_DOWN)
+            return []
+        lines = "\n".join(f"{c['number']}. {c['name']}" for c in menu)
+        dispatcher.utter_message(text=f"{texts.ASK_CATEGORY.get(case_type, texts.ASK_CATEGORY['grievance'])}\n{lines}")
+        return []
+
+
+class ActionAskMunicipality(Action):
+    def name(self) -> str:
+        return "action_ask_municipality"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(text=texts.ASK_MUNICIPALITY)
+        return []
+
+
+class ActionAskCycle(Action):
+    def name(self) -> str:
+        return "action_ask_cycle"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(text=texts.ASK_CYCLE)
+        return []
+
+
+class ActionAskDescription(Action):
+    """Asks for the story and tells intake that the next text is it (the worker keeps it from Rasa)."""
+
+    def name(self) -> str:
+        return "action_ask_description"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        try:
+            intake_client.await_description(tracker.sender_id)
+        except intake_client.IntakeUnavailable:
+            dispatcher.utter_message(text=texts.SERVICE_DOWN)
+            return []
+        dispatcher.utter_message(text=texts.ASK_DESCRIPTION[case_type_of(tracker)])
+        return []
+
+
+class ActionAskConfidentiality(Action):
+    def name(self) -> str:
+        return "action_ask_confidentiality"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        text = texts.ASK_CONFIDENTIALITY
+        if tracker.get_slot("category") in SENSITIVE:
+            text += "\n" + texts.CONFIDENTIALITY_HINT
+        dispatcher.utter_message(text=text)
+        return []
+
+
+def _cycle_words(cycle: str | None) -> str:
+    if not cycle or cycle == "unknown":
+        return "no recuerda"
+    year, month = cycle.split("-")
+    return f"{MONTHS[int(month) - 1]} de {year}"
+
+
+class ActionAskConfirm(Action):
+    """A summary made of codes turned back into words, then the numbered choices."""
+
+    def name(self) -> str:
+        return "action_ask_confirm"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        case_type = case_type_of(tracker)
+        try:
+            categories = {c["code"]: c["name"] for c in intake_client.case_categories(case_type)}
+        except intake_client.IntakeUnavailable:
+            dispatcher.utter_message(text=texts.SERVICE_DOWN)
+            return []
+        lines = [
+            f"Tipo: {categories.get(tracker.get_slot('category'), '-')}",
+            f"Municipio: {tracker.get_slot('place') or '-'}",
+        ]
+        changes = ["category"] if case_type in ("grievance", "data_update") else []
+        changes.append("municipality")
+        if tracker.get_slot("needs_cycle"):
+            lines.append(f"Mes del pago: {_cycle_words(tracker.get_slot('cycle'))}")
+            changes.append("cycle")
+        lines.append("Lo que pasó: recibido")
+        changes.append("description")
+        if case_type == "grievance":
+            names = {"identified": "con su nombre", "confidential": "confidencial", "anonymous": "anónima"}
+            lines.append(f"Presentada: {names.get(tracker.get_slot('confidentiality'), '-')}")
+            changes.append("confidentiality")
+        summary = texts.SUMMARY.format(kind=KIND[case_type], lines="\n".join(lines))
+        menu = texts.CONFIRM_MENU.format(changes="".join(texts.CHANGE_LINES[c] for c in changes))
+        dispatcher.utter_message(text=f"{summary}\n\n{menu}")
+        return []
+
+
+def _clear() -> list[EventType]:
+    return [SlotSet(slot, None) for slot in (*FORM_SLOTS, "case_type", "requested_slot")]
+
+
+def _long_date(iso: str) -> str:
+    day = datetime.fromisoformat(iso).date()
+    return f"{day.day} de {MONTHS[day.month - 1]} de {day.year}"
+
+
+class ActionFileCase(Action):
+    def name(self) -> str:
+        return "action_file_case"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        if tracker.get_slot("confirm") != "send":
+            return ActionCancelCase().run(dispatcher, tracker, domain)
+        case_type = case_type_of(tracker)
+        fields = {
+            "case_type": case_type,
+            "category": tracker.get_slot("category"),
+            "municipality": tracker.get_slot("municipality"),
+            "cycle": tracker.get_slot("cycle"),
+            "confidentiality": tracker.get_slot("confidentiality") or "identified",
+        }
+        try:
+            status, body = intake_client.file_case(tracker.sender_id, fields)
+        except intake_client.IntakeUnavailable:
+            status, body = 503, {}
+        if status not in (200, 201):
+            dispatcher.utter_message(text=texts.CASE_FAILED)
+            return _clear()
+        dispatcher.utter_message(
+            text=texts.CASE_FILED.format(
+                kind=KIND[case_type], reference=body["reference"], deadline=_long_date(body["deadline"])
+            )
+        )
+        if fields["confidentiality"] == "anonymous":
+            dispatcher.utter_message(text=texts.CASE_FILED_ANONYMOUS)
+        return _clear()
+
+
+class ActionCancelCase(Action):
+    def name(self) -> str:
+        return "action_cancel_case"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        # An abandoned draft is replaced by the next form anyway, so an outage here is harmless.
+        with contextlib.suppress(intake_client.IntakeUnavailable):
+            intake_client.discard_case_form(tracker.sender_id)
+        dispatcher.utter_message(text=texts.CASE_CANCELLED)
+        dispatcher.utter_message(response="utter_menu")
+        return [ActiveLoop(None), *_clear()]
+
+
+class ActionCaseMedia(Action):
+    """The worker already attached the photo to the open draft; say so, or explain outside a form."""
+
+    def name(self) -> str:
+        return "action_case_media"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        if tracker.active_loop_name == "case_form":
+            dispatcher.utter_message(text=texts.MEDIA_ATTACHED)
+        else:
+            dispatcher.utter_message(text=texts.MEDIA_OUTSIDE_FORM)
+        return []
+
+
+def start_case_from_menu(dispatcher: CollectingDispatcher, tracker: Tracker, case_type: str) -> list[EventType]:
+    return [*start_case(dispatcher, tracker, case_type, narrative=False), FollowupAction("case_form")]

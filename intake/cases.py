@@ -1,0 +1,309 @@
+"""Cases: drafts while the beneficiary fills the form, filing exactly once, the event log, states."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from intake.deadlines import add_business_days, amber_from
+from intake.geography import municipalities
+from intake.identity import households_for_phone
+from intake.models import (
+    Case,
+    CaseCategory,
+    CaseEvent,
+    CaseEvidence,
+    ComplaintDraft,
+    Contact,
+    Holiday,
+    InboundMessage,
+    OutboundMessage,
+    as_utc,
+)
+from intake.references import new_reference
+
+OPEN_STATES = ("received", "acknowledged", "in_verification", "waiting_info", "escalated", "referred", "reopened")
+STATE_NAMES = {
+    "received": "recibida",
+    "acknowledged": "en revisión",
+    "in_verification": "en verificación",
+    "waiting_info": "esperando información de usted",
+    "escalated": "escalada a un supervisor",
+    "referred": "remitida a otra institución",
+    "resolved": "resuelta",
+    "closed": "cerrada",
+    "rejected": "no procede",
+    "reopened": "reabierta",
+}
+TYPE_NAMES = {
+    "grievance": "queja",
+    "information": "solicitud de información",
+    "data_update": "actualización de datos",
+    "appeal": "apelación",
+}
+REPEAT_WINDOW = timedelta(days=183)  # same contact and category within six months
+REOPEN_WINDOW = timedelta(days=15)
+
+
+class CaseError(ValueError):
+    """The form's values cannot make a case (unknown category or municipality)."""
+
+
+@dataclass(frozen=True)
+class CaseFields:
+    case_type: str
+    category_code: str
+    municipality_code: str
+    cycle: str | None
+    confidentiality: str
+
+
+# --- drafts ------------------------------------------------------------------------------------
+
+
+def draft_for(session: Session, contact_id: int, now: datetime) -> ComplaintDraft:
+    draft = session.get(ComplaintDraft, contact_id)
+    if draft is None:
+        draft = ComplaintDraft(contact_id=contact_id, media=[], updated_at=now)
+        session.add(draft)
+        session.flush()
+    return draft
+
+
+def open_draft(session: Session, contact_id: int) -> ComplaintDraft | None:
+    return session.get(ComplaintDraft, contact_id)
+
+
+def start_draft(session: Session, contact_id: int, opening_text: str, now: datetime) -> None:
+    """A new form: forget any earlier unfinished draft of this contact."""
+    draft = draft_for(session, contact_id, now)
+    draft.awaiting, draft.description, draft.media = None, "", []
+    draft.opening_text, draft.updated_at = opening_text, now
+
+
+def await_description(session: Session, contact_id: int, now: datetime) -> None:
+    """The next message with text is the description (the worker keeps it out of Rasa)."""
+    draft = draft_for(session, contact_id, now)
+    draft.awaiting, draft.description, draft.updated_at = "description", "", now
+
+
+def capture_description(session: Session, contact_id: int, text: str, now: datetime) -> None:
+    draft = draft_for(session, contact_id, now)
+    draft.description, draft.awaiting, draft.updated_at = text, None, now
+
+
+def attach_media(session: Session, contact_id: int, message: InboundMessage, now: datetime) -> int:
+    draft = draft_for(session, contact_id, now)
+    media = [{"inbound_id": message.id, **item} for item in message.media]
+    draft.media = [*draft.media, *media]  # a new list, so the JSON column is marked changed
+    draft.updated_at = now
+    return len(media)
+
+
+def discard_draft(session: Session, contact_id: int) -> None:
+    draft = session.get(ComplaintDraft, contact_id)
+    if draft is not None:
+        session.delete(draft)
+
+
+# --- filing ------------------------------------------------------------------------------------
+
+
+def append_event(session: Session, case_id: int, actor: str, kind: str, now: datetime, **detail: Any) -> CaseEvent:
+    event = CaseEvent(case_id=case_id, actor=actor, kind=kind, at=now, detail=detail)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def holidays(session: Session) -> set:
+    return set(session.scalars(select(Holiday.day)))
+
+
+def file_case(
+    session: Session, contact: Contact, inbound_id: int, fields: CaseFields, now: datetime
+) -> tuple[Case, bool]:
+    """Create the case confirmed by message `inbound_id`; the same message never makes two cases."""
+    existing = session.scalar(select(Case).where(Case.source_inbound_id == inbound_id))
+    if existing is not None:
+        return existing, False
+    category = session.get(CaseCategory, fields.category_code)
+    if category is None or not category.active or category.case_type != fields.case_type:
+        raise CaseError(f"unknown category {fields.category_code!r} for {fields.case_type}")
+    place = next((m for m in municipalities() if m.code == fields.municipality_code), None)
+    if place is None:
+        raise CaseError(f"unknown municipality {fields.municipality_code!r}")
+    draft = open_draft(session, contact.id)
+    parts = [draft.opening_text, draft.description] if draft else []
+    description = "\n\n".join(p for p in parts if p.strip()) or "(sin descripción)"
+    household_id = None
+    if fields.confidentiality != "anonymous":
+        households = households_for_phone(session, contact.phone)
+        household_id = households[0].household_id if len(households) == 1 else None
+    inbound = session.get_one(InboundMessage, inbound_id)
+    deadline = add_business_days(now, category.deadline_days, holidays(session))
+    reference = new_reference()
+    while session.scalar(select(Case.id).where(Case.reference == reference)) is not None:
+        reference = new_reference()
+    repeat_of = session.scalar(
+        select(Case.id)
+        .where(
+            Case.contact_id == contact.id,
+            Case.category_code == category.code,
+            Case.created_at >= now - REPEAT_WINDOW,
+        )
+        .order_by(Case.id.desc())
+        .limit(1)
+    )
+    case = Case(
+        reference=reference,
+        case_type=fields.case_type,
+        category_code=category.code,
+        department=place.department,
+        municipality=place.name,
+        cycle=fields.cycle if fields.cycle and fields.cycle != "unknown" else None,
+        confidentiality=fields.confidentiality,
+        description=description,
+        channel=inbound.channel,
+        contact_id=contact.id,
+        household_id=household_id,
+        source_inbound_id=inbound_id,
+        severity=category.severity,
+        sensitive=category.sensitive,
+        created_at=now,
+        deadline_at=deadline,
+        amber_at=amber_from(now, deadline),
+        repeat_of_id=repeat_of,
+    )
+    session.add(case)
+    session.flush()
+    append_event(
+        session,
+        case.id,
+        "beneficiary",
+        "received",
+        now,
+        channel=case.channel,
+        category=category.code,
+        confidentiality=case.confidentiality,
+    )
+    if repeat_of:
+        append_event(session, case.id, "system", "linked_repeat", now, repeat_of=repeat_of)
+    for item in draft.media if draft else []:
+        session.add(
+            CaseEvidence(
+                case_id=case.id, inbound_id=item["inbound_id"], url=item["url"], content_type=item["content_type"]
+            )
+        )
+    if draft and draft.media:
+        append_event(session, case.id, "beneficiary", "evidence_attached", now, count=len(draft.media))
+    discard_draft(session, contact.id)
+    return case, True
+
+
+# --- the complainant's view --------------------------------------------------------------------
+
+
+def case_for_contact(session: Session, contact: Contact, reference: str, household_id: str | None) -> Case | None:
+    """The case, if this contact filed it, or it is an identified case of the verified household."""
+    case = session.scalar(select(Case).where(Case.reference == reference))
+    if case is None:
+        return None
+    if case.contact_id == contact.id:
+        return case
+    if household_id and case.confidentiality == "identified" and case.household_id == household_id:
+        return case
+    return None
+
+
+def latest_open_case(session: Session, contact: Contact) -> Case | None:
+    return session.scalar(select(Case).where(Case.contact_id == contact.id).order_by(Case.id.desc()).limit(1))
+
+
+def public_status(case: Case) -> dict[str, Any]:
+    return {
+        "reference": case.reference,
+        "type": TYPE_NAMES[case.case_type],
+        "state": case.state,
+        "state_name": STATE_NAMES.get(case.state, case.state),
+        "public_update": case.public_update,
+        "deadline": as_utc(case.deadline_at).isoformat(),
+        "closed": case.state in ("closed", "resolved", "rejected"),
+    }
+
+
+def notify(session: Session, case: Case, key: str, body: str, now: datetime) -> OutboundMessage | None:
+    """Queue a message to the complainant, once per key, on the channel they used."""
+    if session.scalar(select(OutboundMessage.id).where(OutboundMessage.key == key)) is not None:
+        return None
+    source = session.get_one(InboundMessage, case.source_inbound_id)
+    message = OutboundMessage(
+        key=key,
+        inbound_id=None,
+        contact_id=case.contact_id,
+        from_address=source.to_address,
+        to_address=source.from_address,
+        body=body,
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def change_state(
+    session: Session, case: Case, new_state: str, actor: str, now: datetime, public_update: str = ""
+) -> OutboundMessage | None:
+    """Move the case, log it, and tell the complainant (closing asks for satisfaction)."""
+    if new_state not in STATE_NAMES:
+        raise CaseError(f"unknown state {new_state!r}")
+    old = case.state
+    case.state = new_state
+    if public_update:
+        case.public_update = public_update
+    if new_state in ("closed", "resolved", "rejected"):
+        case.closed_at = now
+    event = append_event(session, case.id, actor, "state_changed", now, old=old, new=new_state)
+    body = f"Su {TYPE_NAMES[case.case_type]} {case.reference} está {STATE_NAMES[new_state]}."
+    if public_update:
+        body += f"\n{public_update}"
+    if new_state in ("closed", "resolved", "rejected"):
+        body += (
+            "\n¿Qué tan satisfecho quedó? Responda con un número del 1 (nada) al 5 (muy satisfecho)."
+            f"\nSi no se resolvió, escriba REABRIR {case.reference} (tiene 15 días)."
+        )
+    return notify(session, case, f"case:{case.id}:event:{event.id}", body, now)
+
+
+def pending_survey(session: Session, contact: Contact, now: datetime) -> Case | None:
+    """A case closed in the last 15 days whose closing notice is the last thing we sent this contact."""
+    case = session.scalar(
+        select(Case)
+        .where(Case.contact_id == contact.id, Case.closed_at.is_not(None), Case.satisfaction.is_(None))
+        .order_by(Case.closed_at.desc())
+        .limit(1)
+    )
+    if case is None or as_utc(case.closed_at) < now - REOPEN_WINDOW:
+        return None
+    last_key = session.scalar(
+        select(OutboundMessage.key).where(OutboundMessage.contact_id == contact.id).order_by(OutboundMessage.id.desc())
+    )
+    return case if last_key and last_key.startswith(f"case:{case.id}:") else None
+
+
+def record_satisfaction(session: Session, case: Case, score: int, now: datetime) -> None:
+    case.satisfaction = score
+    append_event(session, case.id, "beneficiary", "satisfaction", now, score=score)
+
+
+def reopen(session: Session, case: Case, now: datetime) -> bool:
+    """Reopen a closed case within 15 days of closing; False if too late or not closed."""
+    if case.closed_at is None or as_utc(case.closed_at) < now - REOPEN_WINDOW:
+        return False
+    case.state, case.closed_at = "reopened", None
+    append_event(session, case.id, "beneficiary", "reopened", now)
+    return True
