@@ -42,7 +42,8 @@ migrate: setup env
 demo-registry: migrate
 	@if $(PY) -c "from stack.demo import registry_is_empty as e; raise SystemExit(0 if e() else 1)"; then \
 	  $(FLASK) registry demo --households 1000 --seed 1 --out var/demo && \
-	  $(FLASK) registry import var/demo/beneficiaries.csv var/demo/payments.csv; \
+	  $(FLASK) registry import var/demo/beneficiaries.csv var/demo/payments.csv && \
+	  $(FLASK) staff demo; \
 	fi
 
 train: setup

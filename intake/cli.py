@@ -17,6 +17,43 @@ from intake.runtime import runtime
 def register(app: Flask) -> None:
     app.cli.add_command(db)
     app.cli.add_command(registry)
+    app.cli.add_command(staff)
+    app.cli.add_command(cases)
+
+
+@click.group(help="Staff who handle cases.")
+def staff() -> None:
+    pass
+
+
+@staff.command("demo", help="Add demo agents and supervisors to every team (only if there is no staff).")
+def staff_demo() -> None:
+    from intake.demo_staff import create_demo_staff
+
+    with runtime().sessions() as session, session.begin():
+        added = create_demo_staff(session)
+    click.echo(f"added {added} demo staff" if added else "staff already exists; nothing added")
+
+
+@click.group(help="Cases (read-only until the staff app exists).")
+def cases() -> None:
+    pass
+
+
+@cases.command("list", help="Routed cases: reference, type, category, place, team, assignee, deadline, light.")
+@click.option("--state", default=None, help="only cases in this state")
+@click.option("--limit", type=int, default=50, show_default=True)
+def cases_list(state: str | None, limit: int) -> None:
+    from intake.case_listing import case_rows
+
+    with runtime().sessions() as session:
+        rows = case_rows(session, runtime().now(), state, limit)
+    if not rows:
+        click.echo("no cases")
+        return
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
 
 
 @click.group(help="Database schema.")

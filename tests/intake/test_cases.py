@@ -80,7 +80,7 @@ def test_a_message_files_exactly_one_case(rt: Runtime) -> None:
 
 def test_the_description_and_photos_come_from_the_draft_never_from_rasa(rt: Runtime) -> None:
     story = "La señora del municipio me cobró 500 lempiras para meterme al bono"
-    inbound_id, contact_id = receive(rt, "quiero poner una queja")
+    _, contact_id = receive(rt, "quiero poner una queja")
     with rt.sessions() as session, session.begin():
         start_draft(session, contact_id, "", rt.now())
         from intake.cases import await_description

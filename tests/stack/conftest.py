@@ -14,8 +14,9 @@ import redis
 import requests
 from twilio.request_validator import RequestValidator
 
-from intake.db import engine_for
+from intake.db import engine_for, session_factory
 from intake.demo_registry import write_demo
+from intake.demo_staff import create_demo_staff
 from intake.migrations_runner import upgrade
 from intake.registry import import_files
 from stack.processes import Process, free_port, system_processes
@@ -116,6 +117,12 @@ class System:
         assert response.status_code == 200, response.text
         return sid
 
+    def fresh_phone(self) -> str:
+        """A phone that is in no registry and has never written (distinct per backend)."""
+        self.sent += 1
+        prefix = "+504311" if self.database_url.startswith("sqlite") else "+504322"
+        return f"{prefix}{self.sent:05d}"
+
     def replies(self, phone: str) -> list[str]:
         return self.twilio.bodies_to(phone)
 
@@ -129,9 +136,9 @@ class System:
             time.sleep(0.2)
         raise AssertionError(f"no reply #{count} to {phone} within {timeout_s} s; got {self.replies(phone)}")
 
-    def ask(self, phone: str, body: str, timeout_s: float = 60) -> str:
+    def ask(self, phone: str, body: str, timeout_s: float = 60, media: list[str] | None = None) -> str:
         before = len(self.replies(phone))
-        self.send(phone, body)
+        self.send(phone, body, media=media)
         return self.wait_reply(phone, before + 1, timeout_s)
 
 
@@ -154,6 +161,8 @@ def system(
     seed = 11 if request.param == "sqlite" else 12
     files = write_demo(directory / "registry", 60, seed=seed, today=date.today())
     import_files(engine_for(database_url), *files)
+    with session_factory(database_url)() as session, session.begin():
+        create_demo_staff(session)
     twilio = TwilioStandIn(TWILIO_SID, TWILIO_AUTH_TOKEN).start()
     env = {**assistant.env, "DATABASE_URL": database_url, "TWILIO_API_URL": twilio.url}
     system = System(env, database_url, twilio, _read_csv(files[0]), _read_csv(files[1]))

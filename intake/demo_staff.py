@@ -1,0 +1,36 @@
+"""Demo staff for `make run` and the end-to-end tests: agents and a supervisor in every team."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from intake.models import Staff, Team
+
+# Integrity officers sit in two different offices, so a case about either office has someone
+# from outside it.
+INTEGRITY_OFFICES = ("Francisco Morazán", "Cortés")
+
+
+def create_demo_staff(session: Session) -> int:
+    """Add demo staff once (nothing if any staff exists); return how many were added."""
+    if session.scalar(select(func.count()).select_from(Staff)):
+        return 0
+    added: list[Staff] = []
+    for team in session.scalars(select(Team).order_by(Team.code)):
+        if team.kind == "integrity":
+            added += [
+                Staff(name=f"Oficial de integridad {n}", email=f"integridad{n}@demo.bvm.hn", team_code=team.code,
+                      role="integrity", department=office)
+                for n, office in enumerate(INTEGRITY_OFFICES, start=1)
+            ]
+        else:
+            added += [
+                Staff(name=f"Agente {n}, {team.name}", email=f"{team.code}.agente{n}@demo.bvm.hn",
+                      team_code=team.code, role="agent", department=team.department)
+                for n in (1, 2)
+            ]
+        added.append(Staff(name=f"Supervisión, {team.name}", email=f"{team.code}.supervision@demo.bvm.hn",
+                           team_code=team.code, role="supervisor", department=team.department))
+    session.add_all(added)
+    return len(added)
