@@ -52,6 +52,24 @@ DIGRESSIONS = {
 }
 
 
+def _user_just_spoke(tracker: Tracker) -> bool:
+    """Is this form run answering a user message (not the form starting or resuming)?
+
+    Rasa hands the validation action a tracker ending in the form's own ActionExecuted; the
+    action before it is action_extract_slots (or action_listen) only right after the user spoke.
+    """
+    skipped_marker = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return True
+        if event.get("event") == "action":
+            if not skipped_marker and event.get("name") == "case_form":
+                skipped_marker = True
+                continue
+            return event.get("name") in ("action_listen", "action_extract_slots")
+    return False
+
+
 def case_type_of(tracker: Tracker) -> str:
     return tracker.get_slot("case_type") or "grievance"
 
@@ -106,7 +124,7 @@ class ValidateCaseForm(FormValidationAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         events: list[EventType] = []
         requested = tracker.get_slot("requested_slot")
-        if requested and tracker.latest_action_name == "action_listen":
+        if requested and _user_just_spoke(tracker):
             events = self._read_answer(dispatcher, tracker, requested)
             tracker.add_slots(events)
         next_slot = await self.next_requested_slot(dispatcher, tracker, domain)
