@@ -22,10 +22,17 @@ def case_rows(session: Session, now: datetime, state: str | None, limit: int) ->
     rows: list[tuple[str, ...]] = [header]
     for case, assignee in session.execute(query.limit(limit)).all():
         deadline = as_utc(case.deadline_at)
-        rows.append((
-            case.reference, TYPE_NAMES[case.case_type], case.category_code, f"{case.municipality}, {case.department}",
-            case.team_code or "-", assignee or "-", STATE_NAMES.get(case.state, case.state),
-            deadline.astimezone(HONDURAS).strftime("%Y-%m-%d"),
-            LIGHTS[traffic_light(now, as_utc(case.amber_at), deadline)],
-        ))
+        rows.append(
+            (
+                case.reference,
+                TYPE_NAMES[case.case_type],
+                case.category_code,
+                f"{case.municipality}, {case.department}",
+                case.team_code or "-",
+                assignee or "-",
+                STATE_NAMES.get(case.state, case.state),
+                deadline.astimezone(HONDURAS).strftime("%Y-%m-%d"),
+                LIGHTS[traffic_light(now, as_utc(case.amber_at), deadline)],
+            )
+        )
     return rows if len(rows) > 1 else []

@@ -20,17 +20,34 @@ def create_demo_staff(session: Session) -> int:
     for team in session.scalars(select(Team).order_by(Team.code)):
         if team.kind == "integrity":
             added += [
-                Staff(name=f"Oficial de integridad {n}", email=f"integridad{n}@demo.bvm.hn", team_code=team.code,
-                      role="integrity", department=office)
+                Staff(
+                    name=f"Oficial de integridad {n}",
+                    email=f"integridad{n}@demo.bvm.hn",
+                    team_code=team.code,
+                    role="integrity",
+                    department=office,
+                )
                 for n, office in enumerate(INTEGRITY_OFFICES, start=1)
             ]
         else:
             added += [
-                Staff(name=f"Agente {n}, {team.name}", email=f"{team.code}.agente{n}@demo.bvm.hn",
-                      team_code=team.code, role="agent", department=team.department)
+                Staff(
+                    name=f"Agente {n}, {team.name}",
+                    email=f"{team.code}.agente{n}@demo.bvm.hn",
+                    team_code=team.code,
+                    role="agent",
+                    department=team.department,
+                )
                 for n in (1, 2)
             ]
-        added.append(Staff(name=f"Supervisión, {team.name}", email=f"{team.code}.supervision@demo.bvm.hn",
-                           team_code=team.code, role="supervisor", department=team.department))
+        added.append(
+            Staff(
+                name=f"Supervisión, {team.name}",
+                email=f"{team.code}.supervision@demo.bvm.hn",
+                team_code=team.code,
+                role="supervisor",
+                department=team.department,
+            )
+        )
     session.add_all(added)
     return len(added)

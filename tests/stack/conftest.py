@@ -96,18 +96,21 @@ class System:
     def web(self) -> str:
         return f"http://127.0.0.1:{self.env['PORT']}"
 
-    def send(self, phone: str, body: str, sid: str | None = None) -> str:
+    def send(self, phone: str, body: str, sid: str | None = None, media: list[str] | None = None) -> str:
         """Deliver a message as Twilio would: form-encoded, signed over the public URL."""
         self.sent += 1
         sid = sid or f"SM{int(time.time() * 1000) % 10**12:012d}{self.sent:020d}"
+        line = "whatsapp:" + LINE_NUMBER if phone.startswith("whatsapp:") else LINE_NUMBER
         form = {
             "MessageSid": sid,
             "AccountSid": TWILIO_SID,
             "From": phone,
-            "To": LINE_NUMBER,
+            "To": line,
             "Body": body,
-            "NumMedia": "0",
+            "NumMedia": str(len(media or [])),
         }
+        for n, url in enumerate(media or []):
+            form[f"MediaUrl{n}"], form[f"MediaContentType{n}"] = url, "image/jpeg"
         signature = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(
             self.env["PUBLIC_BASE_URL"] + "/twilio/inbound", form
         )
