@@ -11,7 +11,7 @@ from intake.inbound import store_inbound
 from intake.models import OutboundMessage
 from intake.outbound import ConsoleSender, SendError, TwilioSender, send_one
 from intake.runtime import Runtime
-from tests.twilio_standin import TwilioStandIn, message_create_schema
+from stack.twilio_standin import TwilioStandIn, message_create_schema
 
 SID = "AC" + "1" * 32
 TOKEN = "standin-token"

@@ -22,7 +22,7 @@ from intake.registry import import_files
 from stack.processes import Process, free_port, system_processes
 from stack.train import ensure_model
 from tests.conftest import TWILIO_AUTH_TOKEN, base_env, drop_pg_database, fresh_database
-from tests.twilio_standin import TwilioStandIn
+from stack.twilio_standin import TwilioStandIn
 
 STACK_REDIS_URL = "redis://127.0.0.1:6379/8"
 TWILIO_SID = "AC" + "2" * 32

@@ -1,8 +1,9 @@
-"""A local stand-in for Twilio's Messages API, checked against Twilio's official OpenAPI description."""
+"""A local stand-in for Twilio's Messages API (tests, benchmarks), checked against Twilio's OpenAPI description."""
 
 from __future__ import annotations
 
 import base64
+import logging
 import json
 import secrets
 import threading
@@ -111,6 +112,7 @@ class TwilioStandIn:
         return Response(json.dumps(resource), status=201, mimetype="application/json")
 
     def start(self) -> TwilioStandIn:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request is noise here
         self._server = make_server("127.0.0.1", 0, self, threaded=True)
         self.port = self._server.server_port
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
