@@ -164,7 +164,7 @@ def case_form_discard(pseudonym: str) -> ResponseReturnValue:
 
 
 @bp.post("/contacts/<pseudonym>/cases")
-def file(pseudonym: str) -> ResponseReturnValue:
+def file_a_case(pseudonym: str) -> ResponseReturnValue:
     """File the case confirmed by the current message; the same message never files twice."""
     rt = runtime()
     body = request.get_json(silent=True) or {}
