@@ -21,8 +21,8 @@ from intake.migrations_runner import upgrade
 from intake.registry import import_files
 from stack.processes import Process, free_port, system_processes
 from stack.train import ensure_model
-from tests.conftest import TWILIO_AUTH_TOKEN, base_env, drop_pg_database, fresh_database
 from stack.twilio_standin import TwilioStandIn
+from tests.conftest import TWILIO_AUTH_TOKEN, base_env, drop_pg_database, fresh_database
 
 STACK_REDIS_URL = "redis://127.0.0.1:6379/8"
 TWILIO_SID = "AC" + "2" * 32
