@@ -35,6 +35,35 @@ def staff_demo() -> None:
     click.echo(f"added {added} demo staff" if added else "staff already exists; nothing added")
 
 
+@staff.command("create", help="Create a staff account (the first admin too); prints the TOTP enrolment URI.")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["agent", "supervisor", "integrity", "committee", "admin"]), required=True)
+@click.option("--team", default=None, help="team code (default: administracion for admin, comite for committee)")
+@click.option("--department", default=None, help="the office's department (agents of regional offices)")
+@click.password_option(help="at least 12 characters")
+def staff_create(email: str, name: str, role: str, team: str | None, department: str | None, password: str) -> None:
+    from sqlalchemy import select as sa_select
+
+    from intake.accounts import AccountError, create_account
+    from intake.models import Staff, Team
+
+    team = team or {"admin": "administracion", "committee": "comite", "integrity": "integridad"}.get(role)
+    with runtime().sessions() as session, session.begin():
+        if team is None or session.get(Team, team) is None:
+            raise click.BadParameter(f"unknown team {team!r}", param_hint="--team")
+        member = session.scalar(sa_select(Staff).where(Staff.email == email.lower()))
+        if member is None:
+            member = Staff(name=name, email=email.lower(), team_code=team, role=role, department=department)
+            session.add(member)
+            session.flush()
+        try:
+            uri = create_account(session, member, password)
+        except AccountError as error:
+            raise click.BadParameter(str(error), param_hint="--password") from None
+    click.echo(f"account ready for {email}; add it to an authenticator app with this URI:\n{uri}")
+
+
 @click.group(help="Cases (read-only until the staff app exists).")
 def cases() -> None:
     pass

@@ -277,3 +277,41 @@ class ComplaintDraft(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     media: Mapped[list] = mapped_column(JSON, default=list)  # [{"inbound_id", "url", "content_type"}]
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --- Staff accounts -----------------------------------------------------------------------------
+
+
+class StaffAccount(Base):
+    """Login credentials of a staff member: Argon2id password hash and TOTP secret."""
+
+    __tablename__ = "staff_accounts"
+
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    totp_secret: Mapped[str] = mapped_column(String(64))
+    # The last TOTP time step accepted: a code is never accepted twice.
+    last_totp_step: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StaffSession(Base):
+    """A server-side session: the cookie holds a random id; logout deletes the row."""
+
+    __tablename__ = "staff_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie value
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LoginFailure(Base):
+    """Failed logins, for throttling by account and address (never a lockout of the account itself)."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(200), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

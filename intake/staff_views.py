@@ -1,0 +1,130 @@
+"""What the staff app shows: queue rows, a case's transcript and history, identity only when allowed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from intake.authz import scope, sees_identity
+from intake.cases import OPEN_STATES, STATE_NAMES, TYPE_NAMES
+from intake.deadlines import HONDURAS, traffic_light
+from intake.identifiers import mask_dni
+from intake.models import (
+    Case,
+    CaseCategory,
+    CaseEvent,
+    CaseEvidence,
+    Contact,
+    Household,
+    InboundMessage,
+    OutboundMessage,
+    Payment,
+    Staff,
+    as_utc,
+)
+
+WHATSAPP_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Filters:
+    case_type: str = ""
+    category: str = ""
+    department: str = ""
+    state: str = ""
+
+
+def local(moment: datetime) -> str:
+    return as_utc(moment).astimezone(HONDURAS).strftime("%Y-%m-%d %H:%M")
+
+
+def queue(session: Session, staff: Staff, filters: Filters, now: datetime) -> list[dict[str, Any]]:
+    """The cases this person may see, soonest deadline first, with the traffic light."""
+    query = scope(staff).order_by(Case.deadline_at)
+    for column, value in (
+        (Case.case_type, filters.case_type),
+        (Case.category_code, filters.category),
+        (Case.department, filters.department),
+        (Case.state, filters.state),
+    ):
+        if value:
+            query = query.where(column == value)
+    if not filters.state:
+        query = query.where(Case.state.in_(OPEN_STATES))
+    names = dict(session.execute(select(CaseCategory.code, CaseCategory.name)).all())
+    assignees = dict(session.execute(select(Staff.id, Staff.name)).all())
+    rows = []
+    for case in session.scalars(query.limit(500)):
+        rows.append(
+            {
+                "reference": case.reference,
+                "type": TYPE_NAMES[case.case_type],
+                "category": names.get(case.category_code, case.category_code),
+                "place": f"{case.municipality}, {case.department}",
+                "state": STATE_NAMES.get(case.state, case.state),
+                "assignee": assignees.get(case.assignee_id, "sin asignar"),
+                "deadline": local(case.deadline_at),
+                "light": traffic_light(now, as_utc(case.amber_at), as_utc(case.deadline_at)),
+                "sensitive": case.sensitive,
+            }
+        )
+    return rows
+
+
+def team_load(session: Session, staff: Staff) -> list[tuple[str, int]]:
+    """Open cases per member of the supervisor's team."""
+    members = session.scalars(select(Staff).where(Staff.team_code == staff.team_code, Staff.active.is_(True))).all()
+    counts = dict(
+        session.execute(
+            select(Case.assignee_id, func.count()).where(Case.state.in_(OPEN_STATES)).group_by(Case.assignee_id)
+        ).all()
+    )
+    return [(m.name, counts.get(m.id, 0)) for m in members if m.role != "supervisor"]
+
+
+def case_detail(session: Session, staff: Staff, case: Case, now: datetime, revealed: bool) -> dict[str, Any]:
+    contact = session.get_one(Contact, case.contact_id)
+    identity = sees_identity(staff, case, revealed)
+    transcript = []
+    inbound = session.scalars(
+        select(InboundMessage).where(InboundMessage.contact_id == contact.id).order_by(InboundMessage.id)
+    ).all()
+    outbound = session.scalars(
+        select(OutboundMessage).where(OutboundMessage.contact_id == contact.id).order_by(OutboundMessage.id)
+    ).all()
+    for m in inbound:
+        transcript.append((as_utc(m.received_at), "beneficiario", m.body or "(archivo adjunto)", ""))
+    for m in outbound:
+        transcript.append((as_utc(m.created_at), "línea", m.body, m.status))
+    transcript.sort(key=lambda item: item[0])
+    last_inbound = max((as_utc(m.received_at) for m in inbound), default=None)
+    household = session.get(Household, case.household_id) if case.household_id and identity else None
+    payments = []
+    if household:
+        payments = session.scalars(
+            select(Payment).where(Payment.household_id == household.household_id).order_by(Payment.cycle.desc())
+        ).all()
+    return {
+        "case": case,
+        "type": TYPE_NAMES[case.case_type],
+        "state": STATE_NAMES.get(case.state, case.state),
+        "category": session.get(CaseCategory, case.category_code),
+        "light": traffic_light(now, as_utc(case.amber_at), as_utc(case.deadline_at)),
+        "deadline": local(case.deadline_at),
+        "identity": identity,
+        "phone": contact.phone if identity else None,
+        "household": household,
+        "dni": mask_dni(household.dni) if household else None,
+        "payments": payments,
+        "transcript": [(local(at), who, text, status) for at, who, text, status in transcript],
+        "evidence": session.scalars(select(CaseEvidence).where(CaseEvidence.case_id == case.id)).all(),
+        "events": session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all(),
+        "whatsapp_closed": case.channel == "whatsapp"
+        and (last_inbound is None or now - last_inbound > WHATSAPP_WINDOW),
+        "states": STATE_NAMES,
+        "local": local,
+    }

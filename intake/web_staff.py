@@ -1,0 +1,245 @@
+"""The staff app (Spanish, server-rendered): login with password and TOTP, queue, case page, actions."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, Response, abort, g, make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from intake.accounts import authenticate, close_session, open_session, resume_session
+from intake.authz import can, in_scope
+from intake.cases import STATE_NAMES, append_event, change_state, notify
+from intake.models import Case, CaseCategory
+from intake.queue import SEND_OUTBOUND, enqueue
+from intake.runtime import runtime
+from intake.staff_views import Filters, case_detail, queue, team_load
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+COOKIE = "lc_staff"
+DECISIONS = {
+    "pago_realizado": "Pago realizado o reprogramado",
+    "datos_corregidos": "Datos corregidos en el registro",
+    "informacion_entregada": "Información entregada",
+    "remitido": "Remitido a la institución competente",
+    "no_procede": "No procede, con explicación",
+    "sancion": "Caso trasladado para sanción",
+}
+RESOLVING = ("resolved", "closed", "rejected")
+
+
+def _address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def login_required(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+        rt = runtime()
+        db = rt.sessions()
+        db.begin()
+        found = resume_session(db, request.cookies.get(COOKIE, ""), rt.now())
+        if found is None:
+            db.commit()
+            db.close()
+            return redirect(url_for("staff.login"))
+        g.staff, g.staff_session, g.db = found[0], found[1], db
+        if request.method == "POST" and not hmac.compare_digest(
+            request.form.get("csrf_token", ""), g.staff_session.csrf_token
+        ):
+            db.rollback()
+            db.close()
+            abort(400, "CSRF")
+        try:
+            response = view(*args, **kwargs)
+            db.commit()
+            return response
+        except BaseException:
+            db.rollback()
+            raise
+        finally:
+            db.close()
+
+    return wrapper
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    # Case pages hold personal data: never cached by the browser or a proxy.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = "default-src 'self'; img-src 'self' https: data:"
+    return response
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    if request.method == "GET":
+        return render_template("staff/login.html", error=None)
+    rt = runtime()
+    with rt.sessions() as db, db.begin():
+        result = authenticate(
+            db,
+            request.form.get("email", ""),
+            request.form.get("password", ""),
+            request.form.get("code", ""),
+            _address(),
+            rt.now(),
+        )
+        if result.staff is None:
+            error = (
+                f"Demasiados intentos. Espere {result.wait_seconds} segundos."
+                if result.wait_seconds
+                else "Correo, contraseña o código incorrectos."
+            )
+            return render_template("staff/login.html", error=error), 429 if result.wait_seconds else 401
+        token = open_session(db, result.staff, rt.now())
+    response = make_response(redirect(url_for("staff.my_cases")))
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="Lax",
+        secure=rt.settings.public_base_url.startswith("https://"),
+        path="/staff",
+    )
+    return response
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> ResponseReturnValue:
+    close_session(g.db, request.cookies.get(COOKIE, ""))
+    response = make_response(redirect(url_for("staff.login")))
+    response.delete_cookie(COOKIE, path="/staff")
+    return response
+
+
+@bp.get("/")
+@login_required
+def my_cases() -> ResponseReturnValue:
+    filters = Filters(**{k: request.args.get(k, "") for k in ("case_type", "category", "department", "state")})
+    rows = queue(g.db, g.staff, filters, runtime().now())
+    categories = g.db.scalars(select(CaseCategory).order_by(CaseCategory.case_type, CaseCategory.position)).all()
+    load = team_load(g.db, g.staff) if g.staff.role in ("supervisor", "integrity") else []
+    return render_template(
+        "staff/queue.html",
+        rows=rows,
+        filters=filters,
+        categories=categories,
+        load=load,
+        states=STATE_NAMES,
+        staff=g.staff,
+        csrf=g.staff_session.csrf_token,
+    )
+
+
+def _case(reference: str, action: str = "view") -> Case:
+    """The case if this person may do `action` with it; 404 outside their scope (no existence leak)."""
+    case = g.db.scalar(select(Case).where(Case.reference == reference))
+    if case is None or not in_scope(g.staff, case):
+        abort(404)
+    if not can(g.staff, action, case):
+        abort(403)
+    return case
+
+
+def _actor() -> str:
+    return f"staff:{g.staff.id}"
+
+
+@bp.get("/cases/<reference>")
+@login_required
+def case_page(reference: str) -> ResponseReturnValue:
+    case = _case(reference)
+    rt = runtime()
+    append_event(g.db, case.id, _actor(), "viewed", rt.now())
+    detail = case_detail(g.db, g.staff, case, rt.now(), revealed=False)
+    return render_template(
+        "staff/case.html",
+        **detail,
+        staff=g.staff,
+        csrf=g.staff_session.csrf_token,
+        decisions=DECISIONS,
+        can=lambda action: can(g.staff, action, case),
+        message=None,
+    )
+
+
+@bp.post("/cases/<reference>/reveal")
+@login_required
+def reveal(reference: str) -> ResponseReturnValue:
+    case = _case(reference, "reveal_identity")
+    rt = runtime()
+    append_event(g.db, case.id, _actor(), "identity_revealed", rt.now(), reason=request.form.get("reason", "")[:200])
+    detail = case_detail(g.db, g.staff, case, rt.now(), revealed=True)
+    return render_template(
+        "staff/case.html",
+        **detail,
+        staff=g.staff,
+        csrf=g.staff_session.csrf_token,
+        decisions=DECISIONS,
+        can=lambda action: can(g.staff, action, case),
+        message=None,
+    )
+
+
+@bp.post("/cases/<reference>/reply")
+@login_required
+def reply(reference: str) -> ResponseReturnValue:
+    case = _case(reference, "reply")
+    rt = runtime()
+    text = request.form.get("text", "").strip()
+    detail = case_detail(g.db, g.staff, case, rt.now(), revealed=False)
+    if not text or detail["whatsapp_closed"]:
+        return redirect(url_for("staff.case_page", reference=reference))
+    event = append_event(g.db, case.id, _actor(), "replied", rt.now(), length=len(text))
+    message = notify(g.db, case, f"staff-reply:{case.id}:{event.id}", text[:1500], rt.now())
+    g.db.commit()
+    if message is not None:
+        enqueue(rt.settings.redis_url, SEND_OUTBOUND, message.id)
+    return redirect(url_for("staff.case_page", reference=reference))
+
+
+@bp.post("/cases/<reference>/note")
+@login_required
+def note(reference: str) -> ResponseReturnValue:
+    case = _case(reference, "note")
+    text = request.form.get("text", "").strip()
+    if text:
+        append_event(g.db, case.id, _actor(), "note", runtime().now(), text=text[:2000])
+    return redirect(url_for("staff.case_page", reference=reference))
+
+
+@bp.post("/cases/<reference>/state")
+@login_required
+def state(reference: str) -> ResponseReturnValue:
+    case = _case(reference, "change_state")
+    rt = runtime()
+    new_state = request.form.get("state", "")
+    decision = request.form.get("decision", "")
+    summary = request.form.get("public_summary", "").strip()
+    if new_state not in STATE_NAMES:
+        abort(400)
+    if new_state in RESOLVING and (decision not in DECISIONS or not summary):
+        detail = case_detail(g.db, g.staff, case, rt.now(), revealed=False)
+        return render_template(
+            "staff/case.html",
+            **detail,
+            staff=g.staff,
+            csrf=g.staff_session.csrf_token,
+            decisions=DECISIONS,
+            can=lambda action: can(g.staff, action, case),
+            message="Para resolver o cerrar, elija una decisión y escriba un resumen público.",
+        ), 422
+    if decision:
+        append_event(g.db, case.id, _actor(), "decision", rt.now(), decision=decision)
+    message = change_state(g.db, case, new_state, _actor(), rt.now(), summary)
+    g.db.commit()
+    if message is not None:
+        enqueue(rt.settings.redis_url, SEND_OUTBOUND, message.id)
+    return redirect(url_for("staff.case_page", reference=reference))

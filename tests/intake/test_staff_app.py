@@ -1,0 +1,219 @@
+"""The staff app: login (Argon2id + TOTP), throttling without lockout, sessions, CSRF, identity, the authz matrix."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pyotp
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from intake.accounts import create_account
+from intake.models import Case, CaseEvent, OutboundMessage, Staff, StaffAccount
+from intake.routing import route
+from intake.runtime import Runtime
+from tests.intake.case_helpers import add_staff, file
+
+PASSWORD = "una-contraseña-larga-123"
+
+
+def make_account(rt: Runtime, team: str, role: str, department: str | None = None) -> tuple[int, str]:
+    staff_id = add_staff(rt, team, role=role, department=department)
+    with rt.sessions() as session, session.begin():
+        staff = session.get_one(Staff, staff_id)
+        create_account(session, staff, PASSWORD)
+    with rt.sessions() as session:
+        return staff_id, session.get_one(StaffAccount, staff_id).totp_secret
+
+
+def email_of(rt: Runtime, staff_id: int) -> str:
+    with rt.sessions() as session:
+        return session.get_one(Staff, staff_id).email
+
+
+def login(client: FlaskClient, rt: Runtime, staff_id: int, secret: str, address: str = "10.0.0.5", code: str = ""):
+    return client.post(
+        "/staff/login",
+        data={"email": email_of(rt, staff_id), "password": PASSWORD, "code": code or pyotp.TOTP(secret).now()},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def csrf(client: FlaskClient) -> str:
+    page = client.get("/staff/").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+@pytest.fixture
+def cortes_case(rt: Runtime) -> Case:
+    agent = add_staff(rt, "regional_cortes", department="Cortés")
+    case = file(rt, municipality="0501")
+    with rt.sessions() as session, session.begin():
+        route(session, case.id, rt.now())
+    case.assignee_id = agent
+    return case
+
+
+def test_login_needs_password_and_a_fresh_totp_code(app: Flask, rt: Runtime) -> None:
+    staff_id, secret = make_account(rt, "regional_cortes", "agent", "Cortés")
+    client = app.test_client()
+    bad = client.post(
+        "/staff/login", data={"email": email_of(rt, staff_id), "password": "x" * 12, "code": pyotp.TOTP(secret).now()}
+    )
+    assert bad.status_code == 401 and "lc_staff" not in bad.headers.get("Set-Cookie", "")
+    assert login(client, rt, staff_id, secret, code="000000").status_code == 401
+    code = pyotp.TOTP(secret).now()
+    ok = login(client, rt, staff_id, secret, code=code)
+    assert ok.status_code == 302 and "HttpOnly" in ok.headers["Set-Cookie"]
+    assert client.get("/staff/").status_code == 200
+    # The same code is never accepted twice.
+    assert login(app.test_client(), rt, staff_id, secret, code=code).status_code == 401
+
+
+def test_failures_elsewhere_cannot_lock_the_real_user_out(app: Flask, rt: Runtime) -> None:
+    staff_id, secret = make_account(rt, "regional_cortes", "agent", "Cortés")
+    attacker = app.test_client()
+    for _ in range(6):
+        attacker.post(
+            "/staff/login",
+            data={"email": email_of(rt, staff_id), "password": "adivinando-123", "code": "123456"},
+            environ_base={"REMOTE_ADDR": "203.0.113.9"},
+        )
+    throttled = login(attacker, rt, staff_id, secret, address="203.0.113.9")
+    assert throttled.status_code == 429
+    assert login(app.test_client(), rt, staff_id, secret, address="10.0.0.5").status_code == 302
+
+
+def test_logout_kills_the_session_server_side(app: Flask, rt: Runtime) -> None:
+    staff_id, secret = make_account(rt, "regional_cortes", "agent", "Cortés")
+    client = app.test_client()
+    login(client, rt, staff_id, secret)
+    cookie = client.get_cookie("lc_staff", path="/staff").value
+    token = csrf(client)
+    assert client.post("/staff/logout", data={"csrf_token": token}).status_code == 302
+    replay = app.test_client()
+    replay.set_cookie("lc_staff", cookie, path="/staff")
+    assert replay.get("/staff/").status_code == 302  # back to the login page
+
+
+def test_a_post_without_the_csrf_token_is_refused(app: Flask, rt: Runtime, cortes_case: Case) -> None:
+    with rt.sessions() as session, session.begin():
+        agent = session.get_one(Staff, cortes_case.assignee_id)
+        create_account(session, agent, PASSWORD)
+        secret = session.get_one(StaffAccount, agent.id).totp_secret
+    client = app.test_client()
+    login(client, rt, cortes_case.assignee_id, secret)
+    assert client.post(f"/staff/cases/{cortes_case.reference}/note", data={"text": "hola"}).status_code == 400
+    with rt.sessions() as session:
+        assert "note" not in session.scalars(select(CaseEvent.kind)).all()
+
+
+def test_an_agent_sees_their_queue_replies_and_resolves_with_a_decision(
+    app: Flask, rt: Runtime, cortes_case: Case
+) -> None:
+    with rt.sessions() as session, session.begin():
+        create_account(session, session.get_one(Staff, cortes_case.assignee_id), PASSWORD)
+        secret = session.get_one(StaffAccount, cortes_case.assignee_id).totp_secret
+    client = app.test_client()
+    login(client, rt, cortes_case.assignee_id, secret)
+    queue = client.get("/staff/").get_data(as_text=True)
+    assert cortes_case.reference in queue and "A tiempo" in queue
+    page = client.get(f"/staff/cases/{cortes_case.reference}").get_data(as_text=True)
+    assert "San Pedro Sula" in page and "+50499887766" in page  # identified: the phone is shown
+    token = csrf(client)
+    client.post(f"/staff/cases/{cortes_case.reference}/reply", data={"csrf_token": token, "text": "Ya revisamos."})
+    refused = client.post(
+        f"/staff/cases/{cortes_case.reference}/state",
+        data={"csrf_token": token, "state": "resolved", "decision": "", "public_summary": ""},
+    )
+    assert refused.status_code == 422
+    client.post(
+        f"/staff/cases/{cortes_case.reference}/state",
+        data={
+            "csrf_token": token,
+            "state": "resolved",
+            "decision": "pago_realizado",
+            "public_summary": "Su pago sale el 15.",
+        },
+    )
+    with rt.sessions() as session:
+        case = session.get_one(Case, cortes_case.id)
+        bodies = session.scalars(select(OutboundMessage.body).order_by(OutboundMessage.id)).all()
+        kinds = session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case.id)).all()
+    assert case.state == "resolved" and case.public_update == "Su pago sale el 15."
+    assert bodies[0] == "Ya revisamos." and "resuelta" in bodies[1]
+    assert {"viewed", "replied", "decision", "state_changed"} <= set(kinds)
+
+
+def test_a_confidential_identity_is_hidden_until_integrity_reveals_it(app: Flask, rt: Runtime) -> None:
+    officer, secret = make_account(rt, "integridad", "integrity", "Francisco Morazán")
+    case = file(rt, category="cobro_indebido", municipality="0501", confidentiality="confidential")
+    with rt.sessions() as session, session.begin():
+        route(session, case.id, rt.now())
+    client = app.test_client()
+    login(client, rt, officer, secret)
+    page = client.get(f"/staff/cases/{case.reference}").get_data(as_text=True)
+    assert "+50499887766" not in page and "está protegida" in page
+    shown = client.post(
+        f"/staff/cases/{case.reference}/reveal", data={"csrf_token": csrf(client), "reason": "denuncia"}
+    )
+    assert "+50499887766" in shown.get_data(as_text=True)
+    with rt.sessions() as session:
+        assert "identity_revealed" in session.scalars(select(CaseEvent.kind)).all()
+
+
+ROLES = [
+    ("agent", "regional_cortes", "Cortés"),
+    ("supervisor", "regional_cortes", "Cortés"),
+    ("integrity", "integridad", "Francisco Morazán"),
+    ("admin", "administracion", None),
+    ("committee", "comite", None),
+]
+
+
+@pytest.fixture
+def matrix(app: Flask, rt: Runtime) -> Iterator[dict]:
+    accounts = {role: make_account(rt, team, role, dept) for role, team, dept in ROLES}
+    mine = file(rt, municipality="0501")  # Cortés: the agent's and supervisor's
+    with rt.sessions() as session, session.begin():
+        session.get_one(Case, mine.id).assignee_id = accounts["agent"][0]
+        session.get_one(Case, mine.id).team_code = "regional_cortes"
+    sensitive = file(rt, category="maltrato", municipality="1501", confidentiality="confidential")
+    with rt.sessions() as session, session.begin():
+        route(session, sensitive.id, rt.now())
+    other = file(rt, municipality="1801")  # Yoro: nobody's here
+    with rt.sessions() as session, session.begin():
+        session.get_one(Case, other.id).team_code = "regional_yoro"
+    yield {"accounts": accounts, "cases": {"mine": mine, "sensitive": sensitive, "other": other}}
+
+
+def test_the_authorization_matrix_denies_every_out_of_scope_cell(app: Flask, rt: Runtime, matrix: dict) -> None:
+    case_rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/staff/cases/<reference>")]
+    assert len(case_rules) >= 5
+    in_scope = {
+        "agent": {"mine"},
+        "supervisor": {"mine"},
+        "integrity": {"sensitive"},
+        "admin": {"mine", "sensitive", "other"},
+        "committee": set(),
+    }
+    checked = 0
+    for role, (staff_id, secret) in matrix["accounts"].items():
+        client = app.test_client()
+        assert login(client, rt, staff_id, secret).status_code == 302
+        token = csrf(client)
+        for name, case in matrix["cases"].items():
+            for rule in case_rules:
+                url = rule.rule.replace("<reference>", case.reference)
+                method = "GET" if "GET" in rule.methods else "POST"
+                form = {"csrf_token": token, "text": "x", "state": "acknowledged", "reason": "auditoría"}
+                response = client.get(url) if method == "GET" else client.post(url, data=form)
+                checked += 1
+                if name not in in_scope[role]:
+                    assert response.status_code == 404, (role, name, rule.rule, response.status_code)
+                else:
+                    assert response.status_code in (200, 302, 403), (role, name, rule.rule)
+    assert checked == len(ROLES) * 3 * len(case_rules)
