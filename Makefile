@@ -15,6 +15,7 @@ run: setup env migrate demo-registry train
 	$(PY) -m stack.launch
 
 test: setup
+	scripts/install-chromium
 	scripts/rasa-validate
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest

@@ -28,6 +28,33 @@ from intake.models import (
 )
 
 WHATSAPP_WINDOW = timedelta(hours=24)
+EVENT_NAMES = {
+    "received": "recibida",
+    "assigned": "asignada",
+    "viewed": "consultada",
+    "replied": "respuesta enviada",
+    "note": "nota interna",
+    "decision": "decisión",
+    "state_changed": "cambio de estado",
+    "amber": "por vencer",
+    "escalated": "escalada",
+    "linked_repeat": "queja repetida",
+    "evidence_attached": "pruebas adjuntas",
+    "identity_revealed": "identidad consultada",
+    "satisfaction": "satisfacción",
+    "reopened": "reabierta",
+}
+SEND_STATUS = {
+    "queued": "en cola",
+    "sending": "enviando",
+    "sent": "enviado",
+    "delivered": "entregado",
+    "read": "leído",
+    "failed": "falló",
+    "undelivered": "no entregado",
+    "unknown": "sin confirmar",
+    "recorded": "registrado",
+}
 
 
 @dataclass(frozen=True)
@@ -99,7 +126,7 @@ def case_detail(session: Session, staff: Staff, case: Case, now: datetime, revea
     for m in inbound:
         transcript.append((as_utc(m.received_at), "beneficiario", m.body or "(archivo adjunto)", ""))
     for m in outbound:
-        transcript.append((as_utc(m.created_at), "línea", m.body, m.status))
+        transcript.append((as_utc(m.created_at), "línea", m.body, SEND_STATUS.get(m.status, m.status)))
     transcript.sort(key=lambda item: item[0])
     last_inbound = max((as_utc(m.received_at) for m in inbound), default=None)
     household = session.get(Household, case.household_id) if case.household_id and identity else None
@@ -127,4 +154,6 @@ def case_detail(session: Session, staff: Staff, case: Case, now: datetime, revea
         and (last_inbound is None or now - last_inbound > WHATSAPP_WINDOW),
         "states": STATE_NAMES,
         "local": local,
+        "event_names": EVENT_NAMES,
+        "staff_names": dict(session.execute(select(Staff.id, Staff.name)).all()),
     }

@@ -1,0 +1,142 @@
+"""The staff app in a real headless Chromium (Debian's, driven by Playwright): login with TOTP to logout."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyotp
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from intake.accounts import create_account
+from intake.db import session_factory
+from intake.demo_registry import write_demo
+from intake.migrations_runner import upgrade
+from intake.models import Case, CaseEvent, OutboundMessage, Staff, StaffAccount
+from intake.registry import import_files
+from intake.routing import route
+from stack.processes import Process, free_port, system_processes
+from tests.conftest import base_env
+
+pytestmark = pytest.mark.stack
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PASSWORD = "una-contraseña-larga-123"
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed (make test runs scripts/install-chromium)")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> Iterator[dict]:
+    database_url = f"sqlite:///{tmp_path / 'browser.db'}"
+    upgrade(database_url)
+    files = write_demo(tmp_path / "registry", 20, seed=5)
+    from intake.db import engine_for
+
+    import_files(engine_for(database_url), *files)
+    port = free_port()
+    env = {
+        **os.environ,
+        **base_env(
+            PORT=str(port),
+            DATABASE_URL=database_url,
+            PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+            LOG_LEVEL="WARNING",
+            RASA_URL="http://127.0.0.1:1",
+            ACTION_SERVER_URL="http://127.0.0.1:1",
+        ),
+    }
+    from intake.runtime import Runtime, set_runtime
+    from intake.settings import Settings
+
+    rt = Runtime(Settings.from_env(env))
+    set_runtime(rt)
+    from tests.intake.case_helpers import add_staff, file
+
+    agent = add_staff(rt, "regional_cortes", department="Cortés", name="Ana Reyes")
+    add_staff(rt, "regional_cortes", department="Cortés", name="Luis Mejía")
+    cases = [file(rt, municipality="0501", phone=f"+5049900{n:04d}") for n in range(3)]
+    cases.append(file(rt, category="punto_de_pago", municipality="0502", phone="+50499000099"))
+    with session_factory(database_url)() as session, session.begin():
+        for case in cases:
+            route(session, case.id, rt.now())
+        create_account(session, session.get_one(Staff, agent), PASSWORD)
+    with session_factory(database_url)() as session:
+        secret = session.get_one(StaffAccount, agent).totp_secret
+        email = session.get_one(Staff, agent).email
+        mine = [c.reference for c in session.query(Case).filter(Case.assignee_id == agent).all()]
+    process: Process = system_processes(env)[2]
+    process.log_path = tmp_path / "web.log"
+    process.start().wait_ready(60)
+    yield {
+        "url": f"http://127.0.0.1:{port}",
+        "email": email,
+        "secret": secret,
+        "reference": mine[0],
+        "database_url": database_url,
+    }
+    process.stop()
+    set_runtime(None)
+
+
+def test_an_agent_logs_in_replies_resolves_and_logs_out(browser: Browser, web: dict) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(web["url"] + "/staff/")
+    assert page.url.endswith("/staff/login")
+    page.get_by_label("Correo").fill(web["email"])
+    page.get_by_label("Contraseña").fill(PASSWORD)
+    page.get_by_label("Código de verificación").fill(pyotp.TOTP(web["secret"]).now())
+    page.get_by_role("button", name="Entrar").click()
+    page.wait_for_url("**/staff/")
+    assert page.get_by_role("heading", name="Mis casos").is_visible()
+    assert page.get_by_role("link", name=web["reference"]).is_visible()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "staff-queue.png"), full_page=True)
+
+    page.get_by_role("link", name=web["reference"]).click()
+    page.wait_for_url(f"**/staff/cases/{web['reference']}")
+    page.get_by_label("Mensaje").fill("Buenas tardes. Revisamos la planilla y su pago sale el viernes.")
+    page.get_by_role("button", name="Enviar respuesta").click()
+    page.wait_for_url(f"**/staff/cases/{web['reference']}")
+    assert page.get_by_text("su pago sale el viernes").first.is_visible()
+    page.get_by_label("Nuevo estado").select_option("resolved")
+    page.get_by_label("Decisión").select_option("pago_realizado")
+    page.get_by_label("Resumen público").fill("Su pago fue reprogramado para el viernes.")
+    page.get_by_role("button", name="Guardar estado").click()
+    page.wait_for_url(f"**/staff/cases/{web['reference']}")
+    assert page.get_by_text("Estado: resuelta").is_visible() or page.get_by_text("resuelta").first.is_visible()
+    page.screenshot(path=str(SHOTS / "staff-case.png"), full_page=True)
+
+    with session_factory(web["database_url"])() as session:
+        case = session.query(Case).filter(Case.reference == web["reference"]).one()
+        bodies = [m.body for m in session.query(OutboundMessage).filter(OutboundMessage.contact_id == case.contact_id)]
+        kinds = [e.kind for e in session.query(CaseEvent).filter(CaseEvent.case_id == case.id)]
+    assert case.state == "resolved"
+    assert bodies[0].startswith("Buenas tardes. Revisamos") and "resuelta" in bodies[1]
+    assert {"viewed", "replied", "decision", "state_changed"} <= set(kinds)
+
+    old_cookies = context.cookies()
+    page.get_by_role("button", name="Salir").click()
+    page.wait_for_url("**/staff/login")
+    # The old session cookie, replayed in a fresh browser, is dead.
+    other = browser.new_context()
+    other.add_cookies(old_cookies)
+    replay = other.new_page()
+    replay.goto(web["url"] + "/staff/")
+    assert replay.url.endswith("/staff/login")
+    context.close()
+    other.close()
