@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from intake.assistant import AssistantUnavailable, Parse
 from intake.cases import attach_media, capture_description, open_draft, pending_survey, record_satisfaction
 from intake.form_answers import plain
+from intake.handoffs import active_handoff
 from intake.identity import Policy, submit_dni
 from intake.inbound import oldest_pending
 from intake.models import Contact, InboundMessage, OutboundMessage
@@ -125,9 +126,16 @@ def process_next(
         draft = open_draft(session, contact_id)
         media_saved = attach_media(session, contact_id, message, now()) if draft and message.media else 0
         awaiting_description = draft is not None and draft.awaiting == "description"
-        survey = pending_survey(session, contact, now()) if plain(body) in ("1", "2", "3", "4", "5") else None
+        # A person from the program is talking with them: the assistant stays quiet, the
+        # message waits in the staff app's transcript.
+        handed_off = active_handoff(session, contact_id) is not None
+        survey = None
+        if not handed_off and plain(body) in ("1", "2", "3", "4", "5"):
+            survey = pending_survey(session, contact, now())
         if survey is not None:
             record_satisfaction(session, survey, int(plain(body)), now())
+    if handed_off:
+        return _record_replies(sessions, inbound_id, [], now())
     if survey is not None:
         return _record_replies(sessions, inbound_id, [SURVEY_THANKS], now())
 

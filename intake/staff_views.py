@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from intake.authz import scope, sees_identity
 from intake.cases import OPEN_STATES, STATE_NAMES, TYPE_NAMES
 from intake.deadlines import HONDURAS, traffic_light
+from intake.handoffs import active_handoff
 from intake.identifiers import mask_dni
 from intake.models import (
     Case,
@@ -155,5 +156,15 @@ def case_detail(session: Session, staff: Staff, case: Case, now: datetime, revea
         "states": STATE_NAMES,
         "local": local,
         "event_names": EVENT_NAMES,
+        "handoff": active_handoff(session, case.contact_id),
+        "team": [
+            m
+            for m in session.scalars(
+                select(Staff).where(
+                    Staff.team_code == case.team_code, Staff.active.is_(True), Staff.role != "supervisor"
+                )
+            )
+            if not (case.sensitive and m.department == case.department)
+        ],
         "staff_names": dict(session.execute(select(Staff.id, Staff.name)).all()),
     }

@@ -7,14 +7,26 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Response, abort, g, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from intake.accounts import authenticate, close_session, open_session, resume_session
 from intake.authz import can, in_scope
 from intake.cases import STATE_NAMES, append_event, change_state, notify
-from intake.models import Case, CaseCategory
+from intake.handoffs import end_handoff, start_handoff
+from intake.models import Case, CaseCategory, CaseEvent, Staff
 from intake.queue import SEND_OUTBOUND, enqueue
 from intake.runtime import runtime
 from intake.staff_views import Filters, case_detail, queue, team_load
@@ -30,6 +42,12 @@ DECISIONS = {
     "sancion": "Caso trasladado para sanción",
 }
 RESOLVING = ("resolved", "closed", "rejected")
+CANNED = {
+    "recibido": "Buenas. Soy del programa Bono Vida Mejor. Recibimos su caso y lo estamos revisando.",
+    "documento": "Para seguir con su caso necesitamos una foto de su tarjeta de identidad. Puede enviarla por aquí.",
+    "oficina": "Puede acercarse a la oficina del programa en su municipio de lunes a viernes, de 8:00 a 16:00.",
+    "pago": "Revisamos la planilla: su pago fue reprogramado. Le avisaremos la nueva fecha por este medio.",
+}
 
 
 def _address() -> str:
@@ -65,6 +83,11 @@ def login_required(view: Callable[..., ResponseReturnValue]) -> Callable[..., Re
             db.close()
 
     return wrapper
+
+
+@bp.context_processor
+def _choices() -> dict[str, Any]:
+    return {"canned": CANNED, "decisions": DECISIONS}
 
 
 @bp.after_request
@@ -193,10 +216,11 @@ def reveal(reference: str) -> ResponseReturnValue:
 def reply(reference: str) -> ResponseReturnValue:
     case = _case(reference, "reply")
     rt = runtime()
-    text = request.form.get("text", "").strip()
+    text = request.form.get("text", "").strip() or CANNED.get(request.form.get("canned", ""), "")
     detail = case_detail(g.db, g.staff, case, rt.now(), revealed=False)
     if not text or detail["whatsapp_closed"]:
         return redirect(url_for("staff.case_page", reference=reference))
+    start_handoff(g.db, case.contact_id, g.staff.id, case.id, rt.now())
     event = append_event(g.db, case.id, _actor(), "replied", rt.now(), length=len(text))
     message = notify(g.db, case, f"staff-reply:{case.id}:{event.id}", text[:1500], rt.now())
     g.db.commit()
@@ -238,8 +262,76 @@ def state(reference: str) -> ResponseReturnValue:
         ), 422
     if decision:
         append_event(g.db, case.id, _actor(), "decision", rt.now(), decision=decision)
+    if new_state in RESOLVING and end_handoff(g.db, case.contact_id, rt.now()):
+        append_event(g.db, case.id, _actor(), "handed_back", rt.now())
     message = change_state(g.db, case, new_state, _actor(), rt.now(), summary)
     g.db.commit()
     if message is not None:
         enqueue(rt.settings.redis_url, SEND_OUTBOUND, message.id)
     return redirect(url_for("staff.case_page", reference=reference))
+
+
+@bp.post("/cases/<reference>/hand-back")
+@login_required
+def hand_back(reference: str) -> ResponseReturnValue:
+    case = _case(reference, "reply")
+    if end_handoff(g.db, case.contact_id, runtime().now()):
+        append_event(g.db, case.id, _actor(), "handed_back", runtime().now())
+    return redirect(url_for("staff.case_page", reference=reference))
+
+
+@bp.post("/cases/<reference>/reassign")
+@login_required
+def reassign(reference: str) -> ResponseReturnValue:
+    case = _case(reference, "reassign")
+    try:
+        staff_id = int(request.form.get("staff_id", ""))
+    except ValueError:
+        abort(400)
+    target = g.db.get(Staff, staff_id)
+    # Only to an active member of the case's own team; a sensitive case never to its office.
+    if (
+        target is None
+        or not target.active
+        or target.team_code != case.team_code
+        or (case.sensitive and target.department == case.department)
+    ):
+        abort(400)
+    old = case.assignee_id
+    case.assignee_id = target.id
+    append_event(g.db, case.id, _actor(), "reassigned", runtime().now(), old=old, new=target.id)
+    return redirect(url_for("staff.case_page", reference=reference))
+
+
+@bp.get("/audit.csv")
+@login_required
+def audit_export() -> ResponseReturnValue:
+    """The whole case event log for an auditor (admin only); details stay as JSON."""
+    import csv
+    import io
+    import json
+
+    if g.staff.role != "admin":
+        abort(403)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["event_id", "case_reference", "at_utc", "actor", "kind", "detail"])
+    rows = g.db.execute(
+        select(CaseEvent, Case.reference).join(Case, Case.id == CaseEvent.case_id).order_by(CaseEvent.id)
+    ).all()
+    for event, reference in rows:
+        writer.writerow(
+            [
+                event.id,
+                reference,
+                event.at.isoformat(),
+                event.actor,
+                event.kind,
+                json.dumps(event.detail, ensure_ascii=False),
+            ]
+        )
+    current_app.logger.info("audit log exported by staff %s (%d events)", g.staff.id, len(rows))
+    response = make_response(out.getvalue())
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = "attachment; filename=bitacora-casos.csv"
+    return response

@@ -109,7 +109,7 @@ def test_an_agent_logs_in_replies_resolves_and_logs_out(browser: Browser, web: d
 
     page.get_by_role("link", name=web["reference"]).click()
     page.wait_for_url(f"**/staff/cases/{web['reference']}")
-    page.get_by_label("Mensaje").fill("Buenas tardes. Revisamos la planilla y su pago sale el viernes.")
+    page.get_by_label("Mensaje (lo recibe").fill("Buenas tardes. Revisamos la planilla y su pago sale el viernes.")
     page.get_by_role("button", name="Enviar respuesta").click()
     page.wait_for_url(f"**/staff/cases/{web['reference']}")
     assert page.get_by_text("su pago sale el viernes").first.is_visible()
