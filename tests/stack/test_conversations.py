@@ -185,9 +185,9 @@ def test_rasa_trackers_hold_no_phone_number_and_no_dni(system: System) -> None:
     assert keys, "Rasa's tracker store should hold the conversations"
     dump = b"".join(client.get(k) or b"" for k in keys).decode()
     for household in system.beneficiaries:
-        assert household["phone"][4:] not in dump
-        assert household["dni"].replace("-", "") not in dump
-        assert household["dni"] not in dump
+        assert household["phone"][4:] not in dump, "a phone number reached Rasa's tracker"
+        assert household["dni"].replace("-", "") not in dump, "a DNI reached Rasa's tracker"
+        assert household["dni"] not in dump, "a DNI reached Rasa's tracker"
 
 
 def test_healthz_sees_every_part_up(system: System) -> None:
