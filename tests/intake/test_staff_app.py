@@ -279,3 +279,39 @@ def test_only_an_admin_exports_the_audit_log(app: Flask, rt: Runtime, cortes_cas
     other = app.test_client()
     login(other, rt, agent_id, agent_secret)
     assert other.get("/staff/audit.csv").status_code == 403
+
+
+def test_sessions_end_after_idle_and_absolute_timeouts(rt: Runtime) -> None:
+    from datetime import timedelta
+
+    from intake.accounts import open_session, resume_session
+
+    staff_id = add_staff(rt, "regional_cortes", department="Cortés")
+    now = rt.now()
+    with rt.sessions() as session, session.begin():
+        staff = session.get_one(Staff, staff_id)
+        idle = open_session(session, staff, now)
+        busy = open_session(session, staff, now)
+    with rt.sessions() as session, session.begin():
+        assert resume_session(session, idle, now + timedelta(minutes=31)) is None
+        # Active every 20 minutes, it lives until the absolute limit of 10 hours.
+        for minutes in range(20, 600, 20):
+            assert resume_session(session, busy, now + timedelta(minutes=minutes)) is not None
+        assert resume_session(session, busy, now + timedelta(hours=10, minutes=5)) is None
+
+
+def test_the_cli_creates_the_first_admin_with_a_totp_uri(app: Flask, rt: Runtime) -> None:
+    result = app.test_cli_runner().invoke(
+        args=["staff", "create", "--email", "Admin@SEDESOL.gob.hn", "--name", "Admin", "--role", "admin",
+              "--password", PASSWORD]
+    )
+    assert result.exit_code == 0, result.output
+    assert "otpauth://totp/" in result.output
+    with rt.sessions() as session:
+        admin = session.scalars(select(Staff).where(Staff.email == "admin@sedesol.gob.hn")).one()
+        assert admin.role == "admin" and admin.team_code == "administracion"
+        assert session.get_one(StaffAccount, admin.id).password_hash.startswith("$argon2id$")
+    short = app.test_cli_runner().invoke(
+        args=["staff", "create", "--email", "b@x.hn", "--name", "B", "--role", "admin", "--password", "corta"]
+    )
+    assert short.exit_code != 0 and "12 caracteres" in short.output
