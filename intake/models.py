@@ -141,8 +141,9 @@ class PersonRequest(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open -> taken -> closed
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    taken_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
 
 
 # --- Cases (complaints, requests, appeals) -------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import secrets
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -26,10 +27,23 @@ from intake.accounts import authenticate, close_session, open_session, resume_se
 from intake.authz import can, in_scope
 from intake.cases import STATE_NAMES, append_event, change_state, notify
 from intake.handoffs import end_handoff, start_handoff
-from intake.models import Case, CaseCategory, CaseEvent, Staff
+from intake.models import (
+    Case,
+    CaseCategory,
+    CaseEvent,
+    Contact,
+    InboundMessage,
+    OutboundMessage,
+    PersonRequest,
+    Staff,
+    as_utc,
+)
+from intake.person_requests import close as close_request
+from intake.person_requests import inbox, may_handle
+from intake.person_requests import take as take_request
 from intake.queue import SEND_OUTBOUND, enqueue
 from intake.runtime import runtime
-from intake.staff_views import Filters, case_detail, queue, team_load
+from intake.staff_views import Filters, case_detail, local, queue, team_load
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 COOKIE = "lc_staff"
@@ -335,3 +349,90 @@ def audit_export() -> ResponseReturnValue:
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = "attachment; filename=bitacora-casos.csv"
     return response
+
+
+# --- "hablar con una persona" ---------------------------------------------------------------------
+
+
+def _request(request_id: int) -> PersonRequest:
+    found = g.db.get(PersonRequest, request_id)
+    if found is None or not may_handle(g.db, g.staff, found):
+        abort(404)
+    return found
+
+
+@bp.get("/people")
+@login_required
+def people() -> ResponseReturnValue:
+    return render_template(
+        "staff/people.html", rows=inbox(g.db, g.staff), staff=g.staff, csrf=g.staff_session.csrf_token, local=local
+    )
+
+
+@bp.get("/people/<int:request_id>")
+@login_required
+def person(request_id: int) -> ResponseReturnValue:
+    found = _request(request_id)
+    contact = g.db.get_one(Contact, found.contact_id)
+    messages = [
+        (m.received_at, "beneficiario", m.body or "(archivo adjunto)")
+        for m in g.db.scalars(select(InboundMessage).where(InboundMessage.contact_id == contact.id))
+    ]
+    messages += [
+        (m.created_at, "línea", m.body)
+        for m in g.db.scalars(select(OutboundMessage).where(OutboundMessage.contact_id == contact.id))
+    ]
+    messages.sort(key=lambda item: as_utc(item[0]))
+    current_app.logger.info("person request %s viewed by staff %s", found.id, g.staff.id)
+    return render_template(
+        "staff/person.html",
+        request_row=found,
+        phone=contact.phone,
+        transcript=[(local(at), who, text) for at, who, text in messages],
+        staff=g.staff,
+        csrf=g.staff_session.csrf_token,
+        canned=CANNED,
+    )
+
+
+@bp.post("/people/<int:request_id>/take")
+@login_required
+def person_take(request_id: int) -> ResponseReturnValue:
+    take_request(g.db, g.staff, _request(request_id), runtime().now())
+    return redirect(url_for("staff.person", request_id=request_id))
+
+
+@bp.post("/people/<int:request_id>/reply")
+@login_required
+def person_reply(request_id: int) -> ResponseReturnValue:
+    found = _request(request_id)
+    rt = runtime()
+    text = request.form.get("text", "").strip() or CANNED.get(request.form.get("canned", ""), "")
+    if text:
+        take_request(g.db, g.staff, found, rt.now())
+        last = g.db.scalar(
+            select(InboundMessage)
+            .where(InboundMessage.contact_id == found.contact_id)
+            .order_by(InboundMessage.id.desc())
+            .limit(1)
+        )
+        message = OutboundMessage(
+            key=f"person:{found.id}:{secrets.token_hex(8)}",
+            contact_id=found.contact_id,
+            from_address=last.to_address,
+            to_address=last.from_address,
+            body=text[:1500],
+            created_at=rt.now(),
+        )
+        g.db.add(message)
+        g.db.flush()
+        g.db.commit()
+        enqueue(rt.settings.redis_url, SEND_OUTBOUND, message.id)
+    return redirect(url_for("staff.person", request_id=request_id))
+
+
+@bp.post("/people/<int:request_id>/close")
+@login_required
+def person_close(request_id: int) -> ResponseReturnValue:
+    close_request(g.db, _request(request_id), runtime().now())
+    return redirect(url_for("staff.people"))

@@ -302,8 +302,18 @@ def test_sessions_end_after_idle_and_absolute_timeouts(rt: Runtime) -> None:
 
 def test_the_cli_creates_the_first_admin_with_a_totp_uri(app: Flask, rt: Runtime) -> None:
     result = app.test_cli_runner().invoke(
-        args=["staff", "create", "--email", "Admin@SEDESOL.gob.hn", "--name", "Admin", "--role", "admin",
-              "--password", PASSWORD]
+        args=[
+            "staff",
+            "create",
+            "--email",
+            "Admin@SEDESOL.gob.hn",
+            "--name",
+            "Admin",
+            "--role",
+            "admin",
+            "--password",
+            PASSWORD,
+        ]
     )
     assert result.exit_code == 0, result.output
     assert "otpauth://totp/" in result.output
@@ -315,3 +325,53 @@ def test_the_cli_creates_the_first_admin_with_a_totp_uri(app: Flask, rt: Runtime
         args=["staff", "create", "--email", "b@x.hn", "--name", "B", "--role", "admin", "--password", "corta"]
     )
     assert short.exit_code != 0 and "12 caracteres" in short.output
+
+
+def test_a_request_to_talk_to_a_person_lands_with_the_right_office(app: Flask, rt: Runtime) -> None:
+    from intake.conversation import process_next
+    from intake.identity import Policy
+    from intake.models import Household, PersonRequest
+    from tests.intake.case_helpers import receive
+    from tests.intake.test_conversation import Scripted
+
+    with rt.sessions() as session, session.begin():
+        session.add(
+            Household(
+                household_id="HH9",
+                dni="0501199012345",
+                full_name="Rosa Cruz",
+                phone="+50433334444",
+                department="Cortés",
+                municipality="San Pedro Sula",
+                status="active",
+            )
+        )
+    _, contact_id = receive(rt, "quiero hablar con alguien", phone="+50433334444")
+    with rt.sessions() as session, session.begin():
+        session.add(PersonRequest(contact_id=contact_id, created_at=rt.now()))
+        session.execute(text("UPDATE inbound_messages SET status='processed'"))
+    mine, secret = make_account(rt, "regional_cortes", "agent", "Cortés")
+    elsewhere, other_secret = make_account(rt, "regional_yoro", "agent", "Yoro")
+    outsider = app.test_client()
+    login(outsider, rt, elsewhere, other_secret)
+    assert "Nadie espera" in outsider.get("/staff/people").get_data(as_text=True)
+    with rt.sessions() as session:
+        request_id = session.scalars(select(PersonRequest.id)).one()
+    assert outsider.get(f"/staff/people/{request_id}").status_code == 404
+    client = app.test_client()
+    login(client, rt, mine, secret)
+    assert f"Abrir solicitud {request_id}" in client.get("/staff/people").get_data(as_text=True)
+    token = csrf(client)
+    client.post(f"/staff/people/{request_id}/reply", data={"csrf_token": token, "text": "Hola, le atiende Ana."})
+    receive(rt, "gracias, es sobre mi pago", phone="+50433334444")
+    assistant = Scripted()
+    process_next(rt.sessions, contact_id, assistant, Policy(3, 30, 30), rt.now)
+    assert assistant.seen == []  # the person is talking; the assistant waits
+    assert "es sobre mi pago" in client.get(f"/staff/people/{request_id}").get_data(as_text=True)
+    client.post(f"/staff/people/{request_id}/close", data={"csrf_token": token})
+    receive(rt, "hola", phone="+50433334444")
+    process_next(rt.sessions, contact_id, assistant, Policy(3, 30, 30), rt.now)
+    assert len(assistant.seen) == 1
+    with rt.sessions() as session:
+        assert session.get_one(PersonRequest, request_id).status == "closed"
+        assert "Hola, le atiende Ana." in session.scalars(select(OutboundMessage.body)).all()
