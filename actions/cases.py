@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
+from datetime import date
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -264,7 +264,7 @@ def _clear() -> list[EventType]:
 
 
 def _long_date(iso: str) -> str:
-    day = datetime.fromisoformat(iso).date()
+    day = date.fromisoformat(iso)
     return f"{day.day} de {MONTHS[day.month - 1]} de {day.year}"
 
 
@@ -292,7 +292,7 @@ class ActionFileCase(Action):
             return _clear()
         dispatcher.utter_message(
             text=texts.CASE_FILED.format(
-                kind=KIND[case_type], reference=body["reference"], deadline=_long_date(body["deadline"])
+                kind=KIND[case_type], reference=body["reference"], deadline=_long_date(body["deadline_date"])
             )
         )
         if fields["confidentiality"] == "anonymous":

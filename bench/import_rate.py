@@ -11,27 +11,16 @@ from __future__ import annotations
 
 import argparse
 import resource
-import secrets
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
+from bench.common import fresh_database
 from intake.db import engine_for
 from intake.demo_registry import write_demo
 from intake.migrations_runner import upgrade
 from intake.registry import counts, import_files
-
-
-def _database(kind: str, directory: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{directory / 'bench.db'}"
-    import psycopg
-
-    name = "lc_bench_" + secrets.token_hex(4)
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return f"postgresql://postgres@127.0.0.1:5432/{name}"
 
 
 def main() -> None:
@@ -47,7 +36,7 @@ def main() -> None:
     if not (files_dir / "payments.csv").exists():
         write_demo(files_dir, args.households, seed=7, start=date(2026, 1, 1), today=date(2026, 11, 25))
     generated = time.perf_counter() - started
-    database_url = _database(args.database, directory)
+    database_url = fresh_database(args.database, directory)
     upgrade(database_url)
     engine = engine_for(database_url)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import statistics
 import tempfile
 import threading
@@ -23,23 +22,13 @@ import redis
 import requests
 from twilio.request_validator import RequestValidator
 
+from bench.common import fresh_database
 from intake.migrations_runner import upgrade
 from stack.processes import Process, free_port, system_processes
 
 TOKEN = "bench-auth-token-0123456789abcdef"
 PUBLIC = "https://linea.example.hn"
 BENCH_REDIS = "redis://127.0.0.1:6379/9"
-
-
-def _database(kind: str, directory: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{directory / 'bench.db'}"
-    import psycopg
-
-    name = "lc_bench_" + secrets.token_hex(4)
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return f"postgresql://postgres@127.0.0.1:5432/{name}"
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -56,7 +45,7 @@ def main() -> None:
     args = parser.parse_args()
 
     directory = Path(tempfile.mkdtemp(prefix="lc-bench-"))
-    database_url = _database(args.database, directory)
+    database_url = fresh_database(args.database, directory)
     upgrade(database_url)
     redis.Redis.from_url(BENCH_REDIS).flushdb()
     port = free_port()

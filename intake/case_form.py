@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from intake.cases import open_draft
 from intake.form_answers import (
+    MONTH_NAMES,
     match_municipality,
     parse_confidentiality,
     parse_cycle,
@@ -18,20 +19,6 @@ from intake.form_answers import (
 )
 from intake.models import CaseCategory
 
-MONTHS = (
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-)
 CONFIDENTIALITY_NAMES = {
     "identified": "con su nombre",
     "confidential": "confidencial (solo la Unidad de Integridad ve sus datos)",
@@ -77,7 +64,7 @@ def _cycle_name(cycle: str) -> str:
     if cycle == "unknown":
         return "no recuerda"
     year, month = cycle.split("-")
-    return f"{MONTHS[int(month) - 1]} de {year}"
+    return f"{MONTH_NAMES[int(month) - 1]} de {year}"
 
 
 def answer_slot(

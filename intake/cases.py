@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.deadlines import add_business_days, amber_from
+from intake.deadlines import HONDURAS, add_business_days, amber_from
 from intake.geography import municipalities
 from intake.identity import households_for_phone
 from intake.models import (
@@ -120,7 +120,7 @@ def append_event(session: Session, case_id: int, actor: str, kind: str, now: dat
     return event
 
 
-def holidays(session: Session) -> set:
+def holidays(session: Session) -> set[date]:
     return set(session.scalars(select(Holiday.day)))
 
 
@@ -232,6 +232,9 @@ def public_status(case: Case) -> dict[str, Any]:
         "state_name": STATE_NAMES.get(case.state, case.state),
         "public_update": case.public_update,
         "deadline": as_utc(case.deadline_at).isoformat(),
+        # The day the beneficiary reads: the deadline ends at 23:59 Honduras time, which is
+        # already the next day in UTC.
+        "deadline_date": as_utc(case.deadline_at).astimezone(HONDURAS).date().isoformat(),
         "closed": case.state in ("closed", "resolved", "rejected"),
     }
 

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -61,7 +62,7 @@ class Turn:
     outbound_ids: list[int]
 
 
-class Replier:
+class Replier(Protocol):
     """What the conversation needs from the assistant (Assistant, or a fake in unit tests)."""
 
     def parse(self, text: str) -> Parse: ...

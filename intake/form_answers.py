@@ -13,21 +13,21 @@ from datetime import date
 
 from intake.geography import Municipality, municipalities
 
-MONTHS = {
-    "enero": 1,
-    "febrero": 2,
-    "marzo": 3,
-    "abril": 4,
-    "mayo": 5,
-    "junio": 6,
-    "julio": 7,
-    "agosto": 8,
-    "septiembre": 9,
-    "setiembre": 9,
-    "octubre": 10,
-    "noviembre": 11,
-    "diciembre": 12,
-}
+MONTH_NAMES = (
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+)
+MONTHS = {name: n for n, name in enumerate(MONTH_NAMES, start=1)} | {"setiembre": 9}
 UNKNOWN_WORDS = ("no se", "no me acuerdo", "no recuerdo", "ni idea", "nose")
 CONFIDENTIALITY = {"1": "identified", "2": "confidential", "3": "anonymous"}
 CONFIDENTIALITY_WORDS = {

@@ -11,7 +11,7 @@ import requests
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from intake.models import OutboundMessage
+from intake.models import InboundMessage, OutboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,22 @@ def _twilio_error_code(response: requests.Response) -> str:
         return str(response.json().get("code", ""))
     except ValueError:
         return ""
+
+
+def queue_message(session: Session, key: str, reply_to: InboundMessage, body: str, now: datetime) -> OutboundMessage:
+    """A message to the person who wrote `reply_to`, from the number they wrote to, on that channel."""
+    message = OutboundMessage(
+        key=key,
+        inbound_id=None,
+        contact_id=reply_to.contact_id,
+        from_address=reply_to.to_address,
+        to_address=reply_to.from_address,
+        body=body,
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    return message
 
 
 def send_one(sessions: Callable[[], Session], outbound_id: int, sender: Sender, now: Callable[[], datetime]) -> str:

@@ -114,6 +114,16 @@ def team_load(session: Session, staff: Staff) -> list[tuple[str, int]]:
     return [(m.name, counts.get(m.id, 0)) for m in members if m.role != "supervisor"]
 
 
+def whatsapp_window_closed(session: Session, case: Case, now: datetime) -> bool:
+    """WhatsApp lets a business write freely only within 24 hours of the person's last message."""
+    if case.channel != "whatsapp":
+        return False
+    last = session.scalar(
+        select(func.max(InboundMessage.received_at)).where(InboundMessage.contact_id == case.contact_id)
+    )
+    return last is None or now - as_utc(last) > WHATSAPP_WINDOW
+
+
 def case_detail(session: Session, staff: Staff, case: Case, now: datetime, revealed: bool) -> dict[str, Any]:
     contact = session.get_one(Contact, case.contact_id)
     identity = sees_identity(staff, case, revealed)
@@ -129,7 +139,6 @@ def case_detail(session: Session, staff: Staff, case: Case, now: datetime, revea
     for m in outbound:
         transcript.append((as_utc(m.created_at), "línea", m.body, SEND_STATUS.get(m.status, m.status)))
     transcript.sort(key=lambda item: item[0])
-    last_inbound = max((as_utc(m.received_at) for m in inbound), default=None)
     household = session.get(Household, case.household_id) if case.household_id and identity else None
     payments = []
     if household:
@@ -151,8 +160,7 @@ def case_detail(session: Session, staff: Staff, case: Case, now: datetime, revea
         "transcript": [(local(at), who, text, status) for at, who, text, status in transcript],
         "evidence": session.scalars(select(CaseEvidence).where(CaseEvidence.case_id == case.id)).all(),
         "events": session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all(),
-        "whatsapp_closed": case.channel == "whatsapp"
-        and (last_inbound is None or now - last_inbound > WHATSAPP_WINDOW),
+        "whatsapp_closed": whatsapp_window_closed(session, case, now),
         "states": STATE_NAMES,
         "local": local,
         "event_names": EVENT_NAMES,

@@ -43,7 +43,7 @@ from intake.person_requests import inbox, may_handle
 from intake.person_requests import take as take_request
 from intake.queue import SEND_OUTBOUND, enqueue
 from intake.runtime import runtime
-from intake.staff_views import Filters, case_detail, local, queue, team_load
+from intake.staff_views import Filters, case_detail, local, queue, team_load, whatsapp_window_closed
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 COOKIE = "lc_staff"
@@ -185,6 +185,21 @@ def _case(reference: str, action: str = "view") -> Case:
     return case
 
 
+def _render_case(
+    case: Case, revealed: bool = False, message: str | None = None, status: int = 200
+) -> ResponseReturnValue:
+    detail = case_detail(g.db, g.staff, case, runtime().now(), revealed=revealed)
+    html = render_template(
+        "staff/case.html",
+        **detail,
+        staff=g.staff,
+        csrf=g.staff_session.csrf_token,
+        can=lambda action: can(g.staff, action, case),
+        message=message,
+    )
+    return html, status
+
+
 def _actor() -> str:
     return f"staff:{g.staff.id}"
 
@@ -195,16 +210,7 @@ def case_page(reference: str) -> ResponseReturnValue:
     case = _case(reference)
     rt = runtime()
     append_event(g.db, case.id, _actor(), "viewed", rt.now())
-    detail = case_detail(g.db, g.staff, case, rt.now(), revealed=False)
-    return render_template(
-        "staff/case.html",
-        **detail,
-        staff=g.staff,
-        csrf=g.staff_session.csrf_token,
-        decisions=DECISIONS,
-        can=lambda action: can(g.staff, action, case),
-        message=None,
-    )
+    return _render_case(case, revealed=False)
 
 
 @bp.post("/cases/<reference>/reveal")
@@ -213,16 +219,7 @@ def reveal(reference: str) -> ResponseReturnValue:
     case = _case(reference, "reveal_identity")
     rt = runtime()
     append_event(g.db, case.id, _actor(), "identity_revealed", rt.now(), reason=request.form.get("reason", "")[:200])
-    detail = case_detail(g.db, g.staff, case, rt.now(), revealed=True)
-    return render_template(
-        "staff/case.html",
-        **detail,
-        staff=g.staff,
-        csrf=g.staff_session.csrf_token,
-        decisions=DECISIONS,
-        can=lambda action: can(g.staff, action, case),
-        message=None,
-    )
+    return _render_case(case, revealed=True)
 
 
 @bp.post("/cases/<reference>/reply")
@@ -231,8 +228,7 @@ def reply(reference: str) -> ResponseReturnValue:
     case = _case(reference, "reply")
     rt = runtime()
     text = request.form.get("text", "").strip() or CANNED.get(request.form.get("canned", ""), "")
-    detail = case_detail(g.db, g.staff, case, rt.now(), revealed=False)
-    if not text or detail["whatsapp_closed"]:
+    if not text or whatsapp_window_closed(g.db, case, rt.now()):
         return redirect(url_for("staff.case_page", reference=reference))
     start_handoff(g.db, case.contact_id, g.staff.id, case.id, rt.now())
     event = append_event(g.db, case.id, _actor(), "replied", rt.now(), length=len(text))
@@ -264,16 +260,12 @@ def state(reference: str) -> ResponseReturnValue:
     if new_state not in STATE_NAMES:
         abort(400)
     if new_state in RESOLVING and (decision not in DECISIONS or not summary):
-        detail = case_detail(g.db, g.staff, case, rt.now(), revealed=False)
-        return render_template(
-            "staff/case.html",
-            **detail,
-            staff=g.staff,
-            csrf=g.staff_session.csrf_token,
-            decisions=DECISIONS,
-            can=lambda action: can(g.staff, action, case),
+        return _render_case(
+            case,
+            revealed=False,
             message="Para resolver o cerrar, elija una decisión y escriba un resumen público.",
-        ), 422
+            status=422,
+        )
     if decision:
         append_event(g.db, case.id, _actor(), "decision", rt.now(), decision=decision)
     if new_state in RESOLVING and end_handoff(g.db, case.contact_id, rt.now()):

@@ -10,7 +10,9 @@ import redis
 from sqlalchemy import select
 
 from intake.db import session_factory
-from intake.models import Case, CaseEvidence, ComplaintDraft, Contact
+from intake.deadlines import HONDURAS
+from intake.form_answers import MONTH_NAMES
+from intake.models import Case, CaseEvidence, ComplaintDraft, Contact, as_utc
 from tests.stack.conftest import STACK_REDIS_URL, System
 from tests.stack.test_conversations import _household, says
 
@@ -74,6 +76,9 @@ def test_a_grievance_is_filed_acknowledged_assigned_and_followed(system: System)
     )
     assert case.description == story and case.cycle and case.cycle.endswith("-03")
     assert case.team_code == "regional_cortes" and case.assignee_id is not None
+    # The date told is the deadline's day in Honduras (23:59 there is already tomorrow in UTC).
+    day = as_utc(case.deadline_at).astimezone(HONDURAS).date()
+    assert f"el {day.day} de {MONTH_NAMES[day.month - 1]} de {day.year}" in ack
     status = system.ask(phone, f"estado de mi queja {reference.lower()}")
     assert f"Su queja {reference} está recibida" in status
     # Another phone cannot read it.
