@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+# Also in intake/form_answers.py: the action server's environment (Rasa's) cannot import intake.
 MONTHS = (
     "enero",
     "febrero",

@@ -24,6 +24,7 @@ from intake.models import (
     OutboundMessage,
     as_utc,
 )
+from intake.outbound import queue_message
 from intake.references import new_reference
 
 OPEN_STATES = ("received", "acknowledged", "in_verification", "waiting_info", "escalated", "referred", "reopened")
@@ -243,19 +244,7 @@ def notify(session: Session, case: Case, key: str, body: str, now: datetime) -> 
     """Queue a message to the complainant, once per key, on the channel they used."""
     if session.scalar(select(OutboundMessage.id).where(OutboundMessage.key == key)) is not None:
         return None
-    source = session.get_one(InboundMessage, case.source_inbound_id)
-    message = OutboundMessage(
-        key=key,
-        inbound_id=None,
-        contact_id=case.contact_id,
-        from_address=source.to_address,
-        to_address=source.from_address,
-        body=body,
-        created_at=now,
-    )
-    session.add(message)
-    session.flush()
-    return message
+    return queue_message(session, key, session.get_one(InboundMessage, case.source_inbound_id), body, now)
 
 
 def change_state(

@@ -200,6 +200,13 @@ def _render_case(
     return html, status
 
 
+def _send_after_commit(message: OutboundMessage | None) -> None:
+    """Commit first, so the worker finds the row, then hand the message to the worker."""
+    g.db.commit()
+    if message is not None:
+        enqueue(runtime().settings.redis_url, SEND_OUTBOUND, message.id)
+
+
 def _actor() -> str:
     return f"staff:{g.staff.id}"
 
@@ -233,9 +240,7 @@ def reply(reference: str) -> ResponseReturnValue:
     start_handoff(g.db, case.contact_id, g.staff.id, case.id, rt.now())
     event = append_event(g.db, case.id, _actor(), "replied", rt.now(), length=len(text))
     message = notify(g.db, case, f"staff-reply:{case.id}:{event.id}", text[:1500], rt.now())
-    g.db.commit()
-    if message is not None:
-        enqueue(rt.settings.redis_url, SEND_OUTBOUND, message.id)
+    _send_after_commit(message)
     return redirect(url_for("staff.case_page", reference=reference))
 
 
@@ -271,9 +276,7 @@ def state(reference: str) -> ResponseReturnValue:
     if new_state in RESOLVING and end_handoff(g.db, case.contact_id, rt.now()):
         append_event(g.db, case.id, _actor(), "handed_back", rt.now())
     message = change_state(g.db, case, new_state, _actor(), rt.now(), summary)
-    g.db.commit()
-    if message is not None:
-        enqueue(rt.settings.redis_url, SEND_OUTBOUND, message.id)
+    _send_after_commit(message)
     return redirect(url_for("staff.case_page", reference=reference))
 
 
@@ -418,8 +421,7 @@ def person_reply(request_id: int) -> ResponseReturnValue:
         )
         g.db.add(message)
         g.db.flush()
-        g.db.commit()
-        enqueue(rt.settings.redis_url, SEND_OUTBOUND, message.id)
+        _send_after_commit(message)
     return redirect(url_for("staff.person", request_id=request_id))
 
 
