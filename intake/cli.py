@@ -15,6 +15,7 @@ from intake.runtime import runtime
 
 
 def register(app: Flask) -> None:
+    app.cli.add_command(tally)
     app.cli.add_command(db)
     app.cli.add_command(registry)
     app.cli.add_command(staff)
@@ -83,6 +84,21 @@ def cases_list(state: str | None, limit: int) -> None:
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
+
+
+@click.group(help="The public tally.")
+def tally() -> None:
+    pass
+
+
+@tally.command("snapshot", help="Publish a snapshot of the figures now (beat does it daily).")
+@click.option("--k", type=click.IntRange(2, 100), default=10, show_default=True, help="smallest count published")
+def tally_snapshot(k: int) -> None:
+    from intake.tally import take_snapshot
+
+    with runtime().sessions() as session, session.begin():
+        snapshot_id = take_snapshot(session, runtime().now(), k)
+    click.echo(f"published snapshot {snapshot_id}")
 
 
 @click.group(help="Database schema.")

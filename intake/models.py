@@ -329,3 +329,40 @@ class Handoff(Base):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+# --- Public tally (pre-aggregated, published by snapshot) ---------------------------------------
+
+
+class TallySnapshot(Base):
+    """One publication of the tally: the public page and open data read the newest one."""
+
+    __tablename__ = "tally_snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    taken_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    k: Mapped[int] = mapped_column(Integer)  # cells from 1 to k-1 are never published
+
+
+class TallyCell(Base):
+    """A published count; NULL value when suppressed (the hidden number is never stored)."""
+
+    __tablename__ = "tally_cells"
+    __table_args__ = (Index("ix_tally_cells_table", "snapshot_id", "dims"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("tally_snapshots.id", ondelete="CASCADE"))
+    dims: Mapped[str] = mapped_column(String(80))  # "category,month" ("" for the grand total)
+    key: Mapped[dict] = mapped_column(JSON)  # {"category": "maltrato", "month": "2026-10"}
+    value: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class TallyMetric(Base):
+    """A published indicator (medians, shares, averages); NULL when its basis is below k."""
+
+    __tablename__ = "tally_metrics"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("tally_snapshots.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    value: Mapped[float | None] = mapped_column(Numeric(12, 2), nullable=True)

@@ -24,6 +24,8 @@ def make_celery() -> Celery:
             "sweep-queued-outbound": {"task": "outbound.sweep", "schedule": 30.0},
             "sweep-unrouted-cases": {"task": "cases.sweep_unrouted", "schedule": 30.0},
             "sla-sweep": {"task": "cases.sla_sweep", "schedule": 300.0},
+            # Daily: comparing two releases must not single out one case, so figures are not live.
+            "tally-snapshot": {"task": "tally.snapshot", "schedule": 86400.0},
         },
         timezone="America/Tegucigalpa",
     )

@@ -19,6 +19,7 @@ from intake.queue import PROCESS_INBOUND, ROUTE_CASE, SEND_OUTBOUND
 from intake.routing import route, unrouted
 from intake.runtime import runtime
 from intake.sla import sweep
+from intake.tally import take_snapshot
 from worker.celery_app import app
 
 log = logging.getLogger(__name__)
@@ -141,3 +142,11 @@ def sla_sweep() -> dict[str, int]:
     with rt.sessions() as session, session.begin():
         result = sweep(session, rt.now())
     return {"amber": result.amber, "escalated": result.escalated}
+
+
+@app.task(name="tally.snapshot")
+def tally_snapshot() -> int:
+    """Publish today's figures (a scheduled snapshot, never live counts)."""
+    rt = runtime()
+    with rt.sessions() as session, session.begin():
+        return take_snapshot(session, rt.now())

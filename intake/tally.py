@@ -1,0 +1,141 @@
+"""The public tally: a snapshot of case counts and indicators, with disclosure control applied once,
+stored pre-aggregated so the public page and open data never read the case table."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from intake.deadlines import HONDURAS
+from intake.disclosure import cube, suppress
+from intake.models import Case, CaseEvent, TallyCell, TallyMetric, TallySnapshot, as_utc
+
+# Every table the public page and the open data may show; their margins come along.
+TABLES: list[tuple[str, ...]] = [
+    ("state_group",),
+    ("category",),
+    ("department",),
+    ("month",),
+    ("channel",),
+    ("category", "month"),
+    ("department", "month"),
+    ("channel", "month"),
+    ("month", "state_group"),
+    ("category", "department"),
+    ("department", "state_group"),
+    ("category", "state_group"),
+]
+STATE_GROUPS = {
+    "received": "recibida",
+    "acknowledged": "en_proceso",
+    "in_verification": "en_proceso",
+    "waiting_info": "en_proceso",
+    "escalated": "en_proceso",
+    "referred": "en_proceso",
+    "reopened": "en_proceso",
+    "resolved": "resuelta",
+    "closed": "resuelta",
+    "rejected": "resuelta",
+}
+DEFAULT_K = 10
+
+
+def _month(moment: datetime) -> str:
+    # No date finer than a month, in Honduras time.
+    return as_utc(moment).astimezone(HONDURAS).strftime("%Y-%m")
+
+
+def _records(session: Session) -> Iterator[dict[str, str]]:
+    rows = session.execute(select(Case.category_code, Case.department, Case.created_at, Case.channel, Case.state))
+    for category, department, created_at, channel, state in rows:
+        yield {
+            "category": category,
+            "department": department,
+            "month": _month(created_at),
+            "channel": channel,
+            "state_group": STATE_GROUPS.get(state, "en_proceso"),
+        }
+
+
+def _days(start: datetime, end: datetime) -> float:
+    return (as_utc(end) - as_utc(start)).total_seconds() / 86400
+
+
+def _metrics(session: Session, k: int) -> dict[str, float | None]:
+    """Indicators, each published only when at least k cases stand behind it."""
+    cases = session.execute(
+        select(Case.id, Case.created_at, Case.closed_at, Case.deadline_at, Case.satisfaction, Case.state)
+    ).all()
+    acknowledged = dict(
+        session.execute(
+            select(CaseEvent.case_id, CaseEvent.at)
+            .where(CaseEvent.kind == "state_changed")
+            .order_by(CaseEvent.id.desc())
+        ).all()
+    )  # the earliest state change per case wins: rows come newest first
+    reopened = {cid for (cid,) in session.execute(select(CaseEvent.case_id).where(CaseEvent.kind == "reopened"))}
+    ack_days = [_days(c.created_at, acknowledged[c.id]) for c in cases if c.id in acknowledged]
+    closed = [c for c in cases if c.closed_at is not None]
+    resolve_days = [_days(c.created_at, c.closed_at) for c in closed]
+    on_time = [as_utc(c.closed_at) <= as_utc(c.deadline_at) for c in closed]
+    ratings = [c.satisfaction for c in cases if c.satisfaction]
+    ever_closed = len(closed) + len([c for c in cases if c.id in reopened and c.closed_at is None])
+
+    def guarded(basis: int, value: float) -> float | None:
+        return round(value, 2) if basis >= k else None
+
+    return {
+        "mediana_dias_para_acusar_recibo": guarded(len(ack_days), statistics.median(ack_days) if ack_days else 0),
+        "mediana_dias_para_resolver": guarded(
+            len(resolve_days), statistics.median(resolve_days) if resolve_days else 0
+        ),
+        "porcentaje_resueltas_en_plazo": guarded(len(on_time), 100 * sum(on_time) / len(on_time) if on_time else 0),
+        "porcentaje_reabiertas": guarded(ever_closed, 100 * len(reopened) / ever_closed if ever_closed else 0),
+        "satisfaccion_promedio": guarded(len(ratings), statistics.fmean(ratings) if ratings else 0),
+    }
+
+
+def take_snapshot(session: Session, now: datetime, k: int = DEFAULT_K) -> int:
+    """Aggregate all cases, suppress small and complementary cells, store; return the snapshot id."""
+    counts = cube(_records(session), TABLES)
+    hidden = suppress(counts, k)
+    snapshot = TallySnapshot(taken_at=now, k=k)
+    session.add(snapshot)
+    session.flush()
+    session.add_all(
+        TallyCell(
+            snapshot_id=snapshot.id,
+            dims=",".join(sorted(d for d, _ in key)),
+            key=dict(sorted(key)),
+            value=None if key in hidden else value,
+        )
+        for key, value in counts.items()
+    )
+    session.add_all(
+        TallyMetric(snapshot_id=snapshot.id, name=name, value=None if value is None else Decimal(str(value)))
+        for name, value in _metrics(session, k).items()
+    )
+    return snapshot.id
+
+
+def latest(session: Session) -> TallySnapshot | None:
+    return session.scalar(select(TallySnapshot).order_by(TallySnapshot.id.desc()).limit(1))
+
+
+def table(session: Session, snapshot_id: int, dims: tuple[str, ...], where: dict[str, str]) -> list[dict[str, Any]]:
+    """One published table (its dims sorted), optionally restricted to cells matching `where`."""
+    name = ",".join(sorted(dims))
+    rows = session.scalars(select(TallyCell).where(TallyCell.snapshot_id == snapshot_id, TallyCell.dims == name))
+    out = [{**cell.key, "casos": cell.value} for cell in rows if all(cell.key.get(d) == v for d, v in where.items())]
+    return sorted(out, key=lambda row: [str(row.get(d, "")) for d in sorted(dims)])
+
+
+def metrics(session: Session, snapshot_id: int) -> dict[str, float | None]:
+    rows = session.scalars(select(TallyMetric).where(TallyMetric.snapshot_id == snapshot_id))
+    return {m.name: None if m.value is None else float(m.value) for m in rows}

@@ -1,0 +1,66 @@
+"""The public tally page in headless Chromium: charts render, no small numbers; a screenshot for docs/."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser
+
+from intake.migrations_runner import upgrade
+from intake.runtime import Runtime, set_runtime
+from intake.settings import Settings
+from intake.tally import take_snapshot
+from stack.processes import free_port, system_processes
+from tests.browser.conftest import SHOTS
+from tests.conftest import base_env
+from tests.intake.case_helpers import file
+
+pytestmark = pytest.mark.stack
+
+
+def test_the_public_page_shows_charts_and_hides_small_counts(browser: Browser, tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path / 'public.db'}"
+    upgrade(database_url)
+    port = free_port()
+    env = {
+        **os.environ,
+        **base_env(
+            PORT=str(port),
+            DATABASE_URL=database_url,
+            LOG_LEVEL="WARNING",
+            RASA_URL="http://127.0.0.1:1",
+            ACTION_SERVER_URL="http://127.0.0.1:1",
+        ),
+    }
+    rt = Runtime(Settings.from_env(env))
+    set_runtime(rt)
+    rng = random.Random(4)
+    categories = ["pago_no_recibido"] * 5 + ["punto_de_pago"] * 3 + ["maltrato", "cobro_indebido", "exclusion"]
+    places = ["0501"] * 4 + ["0801"] * 4 + ["1501", "1801", "0601", "1301"]
+    for i in range(400):
+        file(rt, category=rng.choice(categories), municipality=rng.choice(places), phone=f"+504377{i:05d}")
+    for i in range(4):  # a department with 4 cases: it must show as reserved, with a complement
+        file(rt, category="pago_no_recibido", municipality="0901", phone=f"+504376{i:05d}")
+    with rt.sessions() as session, session.begin():
+        take_snapshot(session, rt.now())
+    web = system_processes(env)[2]
+    web.log_path = tmp_path / "web.log"
+    web.start().wait_ready(60)
+    try:
+        page = browser.new_page(viewport={"width": 412, "height": 900})  # a phone
+        page.goto(f"http://127.0.0.1:{port}/transparencia/")
+        assert page.get_by_role("heading", name="Cifras públicas").is_visible()
+        assert page.locator("svg").count() >= 3
+        assert page.get_by_role("img", name="Casos por categoría").is_visible()
+        texts = page.locator("svg text").evaluate_all("nodes => nodes.map(n => n.textContent)")
+        numbers = [int(t) for t in texts if t.strip().isdigit()]
+        assert numbers and all(n == 0 or n >= 10 for n in numbers)
+        assert "reservado" in texts
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "transparencia.png"), full_page=True)
+    finally:
+        web.stop()
+        set_runtime(None)
