@@ -46,3 +46,11 @@ def sees_identity(staff: Staff, case: Case, revealed: bool = False) -> bool:
     if case.confidentiality == "identified":
         return in_scope(staff, case)
     return revealed and can(staff, "reveal_identity", case)
+
+
+def can_handle_request(staff: Staff, team_of_request: str) -> bool:
+    """'Hablar con una persona': the agents and supervisors of the team the request belongs to
+    (the office of the household's department, else the data unit), and admins."""
+    if staff.role == "admin":
+        return True
+    return staff.role in ("agent", "supervisor") and staff.team_code == team_of_request

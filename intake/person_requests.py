@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from intake.authz import can_handle_request
 from intake.handoffs import end_handoff, start_handoff
 from intake.identity import households_for_phone
 from intake.models import Contact, PersonRequest, Staff, Team
@@ -25,14 +26,6 @@ def team_for(session: Session, contact: Contact) -> str:
     return CENTRAL_TEAM
 
 
-def may_handle(session: Session, staff: Staff, request: PersonRequest) -> bool:
-    if staff.role == "admin":
-        return True
-    if staff.role not in ("agent", "supervisor"):
-        return False
-    return team_for(session, session.get_one(Contact, request.contact_id)) == staff.team_code
-
-
 def inbox(session: Session, staff: Staff) -> list[dict[str, Any]]:
     rows = session.scalars(
         select(PersonRequest).where(PersonRequest.status != "closed").order_by(PersonRequest.created_at)
@@ -40,7 +33,7 @@ def inbox(session: Session, staff: Staff) -> list[dict[str, Any]]:
     return [
         {"id": r.id, "created_at": r.created_at, "status": r.status, "taken_by": r.taken_by}
         for r in rows
-        if may_handle(session, staff, r)
+        if can_handle_request(staff, team_for(session, session.get_one(Contact, r.contact_id)))
     ]
 
 

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from intake.models import CaseCategory, TallySnapshot
+from intake.models import CaseCategory, TallySnapshot, as_utc
 from intake.runtime import runtime
 from intake.tally import latest, metrics, table
 
@@ -113,7 +113,7 @@ def dataset(name: str, fmt: str) -> ResponseReturnValue:
     with runtime().sessions() as session:
         rows = table(session, snapshot.id, DATASETS[name], {})
     if fmt == "json":
-        return jsonify(publicacion=snapshot.taken_at.isoformat(), k=snapshot.k, filas=rows)
+        return jsonify(publicacion=as_utc(snapshot.taken_at).isoformat(), k=snapshot.k, filas=rows)
     out = io.StringIO()
     columns = [*sorted(DATASETS[name]), "casos"]
     writer = csv.DictWriter(out, fieldnames=columns)

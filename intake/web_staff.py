@@ -24,7 +24,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from intake.accounts import authenticate, close_session, open_session, resume_session
-from intake.authz import can, in_scope
+from intake.authz import can, can_handle_request, in_scope
 from intake.cases import STATE_NAMES, append_event, change_state, notify
 from intake.handoffs import end_handoff, start_handoff
 from intake.models import (
@@ -39,7 +39,7 @@ from intake.models import (
     as_utc,
 )
 from intake.person_requests import close as close_request
-from intake.person_requests import inbox, may_handle
+from intake.person_requests import inbox, team_for
 from intake.person_requests import take as take_request
 from intake.queue import SEND_OUTBOUND, enqueue
 from intake.runtime import runtime
@@ -351,7 +351,7 @@ def audit_export() -> ResponseReturnValue:
 
 def _request(request_id: int) -> PersonRequest:
     found = g.db.get(PersonRequest, request_id)
-    if found is None or not may_handle(g.db, g.staff, found):
+    if found is None or not can_handle_request(g.staff, team_for(g.db, g.db.get_one(Contact, found.contact_id))):
         abort(404)
     return found
 
