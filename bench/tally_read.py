@@ -1,0 +1,199 @@
+"""Public tally reads with many cases: the page and the open-data API (pre-aggregated snapshot)
+against a naive GROUP BY over the case table, in the same run.
+
+    .venv/bin/python -m bench.tally_read --cases 1000000 --requests 300
+
+Writes synthetic cases straight into a fresh database (SQLite by default), takes one snapshot
+(timed), starts gunicorn, then times sequential requests to /transparencia/ and to
+/transparencia/datos/categoria-mes.json, and the same table computed by GROUP BY on `cases`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import requests
+from sqlalchemy import insert, text
+
+from bench.common import fresh_database
+from intake.db import engine_for, session_factory
+from intake.geography import municipalities
+from intake.migrations_runner import upgrade
+from intake.models import Case, Contact, InboundMessage
+from intake.references import ALPHABET
+from intake.tally import take_snapshot
+from stack.processes import free_port, system_processes
+
+CATEGORIES = [
+    "pago_no_recibido",
+    "monto_incorrecto",
+    "punto_de_pago",
+    "desacuerdo_suspension",
+    "maltrato",
+    "cobro_indebido",
+    "exclusion",
+    "inclusion_indebida",
+    "otro",
+]
+STATES = ["received"] * 2 + ["acknowledged", "in_verification"] * 2 + ["resolved", "closed"] * 3 + ["rejected"]
+NAIVE = {
+    "sqlite": "SELECT category_code, strftime('%Y-%m', created_at, '-6 hours') AS m, count(*) FROM cases GROUP BY 1, 2",
+    "postgresql": "SELECT category_code, to_char(created_at AT TIME ZONE 'America/Tegucigalpa', 'YYYY-MM') AS m, "
+    "count(*) FROM cases GROUP BY 1, 2",
+}
+
+
+def _reference(n: int) -> str:
+    chars = []
+    for _ in range(5):
+        n, r = divmod(n, 32)
+        chars.append(ALPHABET[r])
+    return "BVM-" + "".join(chars)
+
+
+def _fill(database_url: str, total: int) -> None:
+    engine = engine_for(database_url)
+    rng = random.Random(1)
+    places = municipalities()
+    start = datetime(2025, 12, 1, tzinfo=timezone.utc)
+    with engine.begin() as conn:
+        conn.execute(insert(Contact), [{"phone": "+50430000000", "pseudonym": "c_bench", "created_at": start}])
+    chunk = 50_000
+    for base in range(0, total, chunk):
+        size = min(chunk, total - base)
+        inbound, cases = [], []
+        for i in range(base + 1, base + size + 1):
+            created = start + timedelta(seconds=rng.randrange(365 * 86400))
+            place = rng.choice(places)
+            inbound.append(
+                {
+                    "id": i,
+                    "message_sid": f"SMB{i:029d}",
+                    "contact_id": 1,
+                    "channel": "sms",
+                    "from_address": "+50430000000",
+                    "to_address": "+50422220000",
+                    "body": "1",
+                    "media": [],
+                    "received_at": created,
+                    "status": "processed",
+                    "attempts": 1,
+                    "num_media": 0,
+                    "profile_name": "",
+                    "wa_id": "",
+                }
+            )
+            state = rng.choice(STATES)
+            closed = (
+                created + timedelta(days=rng.randrange(1, 30)) if state in ("resolved", "closed", "rejected") else None
+            )
+            cases.append(
+                {
+                    "id": i,
+                    "reference": _reference(i),
+                    "case_type": "grievance",
+                    "category_code": rng.choice(CATEGORIES),
+                    "department": place.department,
+                    "municipality": place.name,
+                    "confidentiality": "identified",
+                    "description": "x",
+                    "channel": rng.choice(("sms", "whatsapp")),
+                    "contact_id": 1,
+                    "source_inbound_id": i,
+                    "state": state,
+                    "severity": "medium",
+                    "sensitive": False,
+                    "created_at": created,
+                    "deadline_at": created + timedelta(days=14),
+                    "amber_at": created + timedelta(days=10),
+                    "closed_at": closed,
+                    "public_update": "",
+                    "satisfaction": rng.randrange(1, 6) if closed and rng.random() < 0.4 else None,
+                }
+            )
+        with engine.begin() as conn:
+            conn.execute(insert(InboundMessage), inbound)
+            conn.execute(insert(Case), cases)
+
+
+def _percentiles(values: list[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--naive-runs", type=int, default=20)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    args = parser.parse_args()
+
+    directory = Path(tempfile.mkdtemp(prefix="lc-tally-"))
+    database_url = fresh_database(args.database, directory)
+    upgrade(database_url)
+    started = time.perf_counter()
+    _fill(database_url, args.cases)
+    filled = time.perf_counter() - started
+    started = time.perf_counter()
+    with session_factory(database_url)() as session, session.begin():
+        take_snapshot(session, datetime.now(timezone.utc))
+    snapshot_s = time.perf_counter() - started
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": "redis://127.0.0.1:6379/12",
+        "TWILIO_AUTH_TOKEN": "bench-auth-token-0123456789abcdef",
+        "PSEUDONYM_KEY": "bench-pseudonym-key-0123456789",
+        "INTERNAL_API_TOKEN": "bench-internal-token-0123456789",
+        "RASA_API_TOKEN": "bench-rasa-api-token-0123456789",
+        "RASA_URL": "http://127.0.0.1:1",
+        "ACTION_SERVER_URL": "http://127.0.0.1:1",
+        "LOG_LEVEL": "WARNING",
+    }
+    web = system_processes(env)[2]
+    web.log_path = directory / "web.log"
+    web.start().wait_ready(60)
+    results = {}
+    try:
+        http = requests.Session()
+        for name, url in (
+            ("page", f"http://127.0.0.1:{port}/transparencia/"),
+            ("api", f"http://127.0.0.1:{port}/transparencia/datos/categoria-mes.json"),
+        ):
+            http.get(url, timeout=30).raise_for_status()
+            times = []
+            for _ in range(args.requests):
+                t0 = time.perf_counter()
+                http.get(url, timeout=30).raise_for_status()
+                times.append((time.perf_counter() - t0) * 1000)
+            results[name] = _percentiles(times)
+    finally:
+        web.stop()
+    naive_times = []
+    with engine_for(database_url).connect() as conn:
+        for _ in range(args.naive_runs):
+            t0 = time.perf_counter()
+            conn.execute(text(NAIVE[args.database])).all()
+            naive_times.append((time.perf_counter() - t0) * 1000)
+    naive = _percentiles(naive_times)
+    print(f"database={args.database} cases={args.cases:,} fill={filled:.0f}s snapshot={snapshot_s:.1f}s")
+    for name, (p50, p99) in results.items():
+        print(
+            f"{name}: p50={p50:.1f} ms p99={p99:.1f} ms  vs naive GROUP BY p50={naive[0]:.0f} ms "
+            f"p99={naive[1]:.0f} ms  -> {naive[0] / p50:.0f}x faster at p50"
+        )
+
+
+if __name__ == "__main__":
+    main()
