@@ -66,7 +66,13 @@ def test_a_filter_shows_only_protected_cells(client: FlaskClient, rt: Runtime) -
     _snapshot(rt)
     page = client.get("/transparencia/?department=Cortés").get_data(as_text=True)
     values = [int(v) for v in re.findall(r'fill="#1a1a1a">(\d+)</text>', page)]
+    assert values or "reservado" in page  # the filtered charts rendered something
     assert all(v >= 10 for v in values)
+    with rt.sessions() as session:
+        in_cortes = len(session.scalars(select(Case.id).where(Case.department == "Cortés")).all())
+    # The headline is the department's own total, published only if it is not small.
+    headline = re.search(r'<span class="big">([^<]+)</span>casos recibidos', page).group(1)
+    assert headline == (str(in_cortes) if in_cortes >= 10 else "reservado")
     with rt.sessions() as session:
         assert session.scalars(select(Case.description)).first()  # descriptions exist…
     assert "(sin descripción)" not in page  # …and never reach the public page
