@@ -43,9 +43,10 @@ def identity(sender: str) -> dict[str, Any]:
     return _call("GET", f"/contacts/{sender}/identity")[1]
 
 
-def statement(sender: str) -> dict[str, Any] | None:
-    """The verified household's payment statement; None if intake says identity is not verified."""
-    status, body = _call("GET", f"/contacts/{sender}/statement")
+def statement(sender: str, topic: str) -> dict[str, Any] | None:
+    """The verified household's payment statement, fetched to answer `topic` (next, point or
+    reason; intake counts the answer for the public tally); None if identity is not verified."""
+    status, body = _call("GET", f"/contacts/{sender}/statement?answering={topic}")
     return body if status == 200 else None
 
 

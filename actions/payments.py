@@ -87,7 +87,7 @@ def answer(dispatcher: CollectingDispatcher, sender: str, topic: str) -> list[di
         if identity["state"] != "verified":
             dispatcher.utter_message(text=texts.ASK_DNI)
             return [SlotSet("pending_topic", topic)]
-        statement = intake_client.statement(sender)
+        statement = intake_client.statement(sender, topic)
     except intake_client.IntakeUnavailable:
         dispatcher.utter_message(text=texts.SERVICE_DOWN)
         return []

@@ -1,4 +1,5 @@
-"""Demo staff for `make run` and the end-to-end tests: agents and a supervisor in every team."""
+"""Demo staff for `make run` and the end-to-end tests: agents and a supervisor in every team, two
+committee members."""
 
 from __future__ import annotations
 
@@ -18,6 +19,20 @@ def create_demo_staff(session: Session) -> int:
         return 0
     added: list[Staff] = []
     for team in session.scalars(select(Team).order_by(Team.code)):
+        if team.kind == "admin":
+            continue  # the first admin is made with `flask staff create`, with a real password
+        if team.kind == "committee":
+            # Citizens, not staff: they read the anonymized sample and sign the month's figures.
+            added += [
+                Staff(
+                    name=f"Miembro del comité {n}",
+                    email=f"comite{n}@demo.bvm.hn",
+                    team_code=team.code,
+                    role="committee",
+                )
+                for n in (1, 2)
+            ]
+            continue
         if team.kind == "integrity":
             added += [
                 Staff(

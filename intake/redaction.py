@@ -24,6 +24,11 @@ class Prepared:
     clean: str  # the text with every long number blanked out (safe to classify)
 
 
+def mask_numbers(text: str) -> str:
+    """The text with every long number (a DNI, a phone, an account) replaced by a placeholder."""
+    return _NUMBER_RUN.sub(NUMBER_PLACEHOLDER, text)
+
+
 def prepare_for_assistant(body: str) -> Prepared:
     """Find a DNI (or a near miss) and blank every long number out of the text."""
     dni: str | None = None
@@ -35,7 +40,7 @@ def prepare_for_assistant(body: str) -> Prepared:
             dni = dni or normalize_dni(re.sub(r"[ .\-]", "", raw))
         elif 10 <= len(digits) <= 15 and not raw.startswith("+") and not digits.startswith("504"):
             malformed = True
-    clean = _NUMBER_RUN.sub(NUMBER_PLACEHOLDER, body)
+    clean = mask_numbers(body)
     if dni or malformed:
         return Prepared(text=DNI_INTENT, dni=dni, dni_malformed=dni is None, clean=clean)
     return Prepared(text=clean, dni=None, dni_malformed=False, clean=clean)

@@ -44,6 +44,7 @@ EVENT_NAMES = {
     "identity_revealed": "identidad consultada",
     "satisfaction": "satisfacción",
     "reopened": "reabierta",
+    "committee_sampled": "vista en la muestra anónima del comité",
 }
 SEND_STATUS = {
     "queued": "en cola",

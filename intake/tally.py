@@ -9,12 +9,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from intake.deadlines import HONDURAS
 from intake.disclosure import cube, suppress
-from intake.models import Case, CaseEvent, TallyCell, TallyMetric, TallySnapshot, as_utc
+from intake.models import AssistantAnswer, Case, CaseEvent, TallyCell, TallyMetric, TallySnapshot, as_utc
 
 # Every table the public page and the open data may show; their margins come along.
 TABLES: list[tuple[str, ...]] = [
@@ -30,7 +30,19 @@ TABLES: list[tuple[str, ...]] = [
     ("category", "department"),
     ("department", "state_group"),
     ("category", "state_group"),
+    # No three-way tables: with them, the complementary suppression below can leave a hidden cell
+    # that a system of equations across tables recovers (hypothesis found such case sets). Two
+    # filters at once therefore show only their joint total.
 ]
+# Payment questions the assistant answered: their own cube (no category, no state).
+ANSWER_TABLES: list[tuple[str, ...]] = [
+    ("month",),
+    ("department",),
+    ("topic",),
+    ("department", "month"),
+    ("month", "topic"),
+]
+CASES, ANSWERS = "casos", "consultas"
 STATE_GROUPS = {
     "received": "recibida",
     "acknowledged": "en_proceso",
@@ -46,7 +58,7 @@ STATE_GROUPS = {
 DEFAULT_K = 10
 
 
-def _month(moment: datetime) -> str:
+def month_of(moment: datetime) -> str:
     # No date finer than a month, in Honduras time.
     return as_utc(moment).astimezone(HONDURAS).strftime("%Y-%m")
 
@@ -57,10 +69,21 @@ def _records(session: Session) -> Iterator[dict[str, str]]:
         yield {
             "category": category,
             "department": department,
-            "month": _month(created_at),
+            "month": month_of(created_at),
             "channel": channel,
             "state_group": STATE_GROUPS.get(state, "en_proceso"),
         }
+
+
+def _answer_groups(session: Session) -> tuple[list[dict[str, str]], list[int]]:
+    """Answers grouped in SQL (there are many more questions than complaints)."""
+    rows = session.execute(
+        select(AssistantAnswer.month, AssistantAnswer.department, AssistantAnswer.topic, func.count()).group_by(
+            AssistantAnswer.month, AssistantAnswer.department, AssistantAnswer.topic
+        )
+    ).all()
+    records = [{"month": m, "department": d or "sin_dato", "topic": t} for m, d, t, _ in rows]
+    return records, [n for *_, n in rows]
 
 
 def _days(start: datetime, end: datetime) -> float:
@@ -102,21 +125,26 @@ def _metrics(session: Session, k: int) -> dict[str, float | None]:
 
 
 def take_snapshot(session: Session, now: datetime, k: int = DEFAULT_K) -> int:
-    """Aggregate all cases, suppress small and complementary cells, store; return the snapshot id."""
-    counts = cube(_records(session), TABLES)
-    hidden = suppress(counts, k)
+    """Aggregate all cases and answers, suppress small and complementary cells, store; return the id."""
     snapshot = TallySnapshot(taken_at=now, k=k)
     session.add(snapshot)
     session.flush()
-    session.add_all(
-        TallyCell(
-            snapshot_id=snapshot.id,
-            dims=",".join(sorted(d for d, _ in key)),
-            key=dict(sorted(key)),
-            value=None if key in hidden else value,
+    answers, weights = _answer_groups(session)
+    for family, counts in (
+        (CASES, cube(_records(session), TABLES)),
+        (ANSWERS, cube(answers, ANSWER_TABLES, weights)),
+    ):
+        hidden = suppress(counts, k)
+        session.add_all(
+            TallyCell(
+                snapshot_id=snapshot.id,
+                family=family,
+                dims=",".join(sorted(d for d, _ in key)),
+                key=dict(sorted(key)),
+                value=None if key in hidden else value,
+            )
+            for key, value in counts.items()
         )
-        for key, value in counts.items()
-    )
     session.add_all(
         TallyMetric(snapshot_id=snapshot.id, name=name, value=None if value is None else Decimal(str(value)))
         for name, value in _metrics(session, k).items()
@@ -128,10 +156,22 @@ def latest(session: Session) -> TallySnapshot | None:
     return session.scalar(select(TallySnapshot).order_by(TallySnapshot.id.desc()).limit(1))
 
 
-def table(session: Session, snapshot_id: int, dims: tuple[str, ...], where: dict[str, str]) -> list[dict[str, Any]]:
+def published(family: str, dims: tuple[str, ...]) -> bool:
+    """Whether a table with exactly these dimensions is published (a table or one of its margins)."""
+    wanted = set(dims)
+    return any(wanted <= set(t) for t in (TABLES if family == CASES else ANSWER_TABLES))
+
+
+def table(
+    session: Session, snapshot_id: int, dims: tuple[str, ...], where: dict[str, str], family: str = CASES
+) -> list[dict[str, Any]]:
     """One published table (its dims sorted), optionally restricted to cells matching `where`."""
     name = ",".join(sorted(dims))
-    rows = session.scalars(select(TallyCell).where(TallyCell.snapshot_id == snapshot_id, TallyCell.dims == name))
+    rows = session.scalars(
+        select(TallyCell).where(
+            TallyCell.snapshot_id == snapshot_id, TallyCell.family == family, TallyCell.dims == name
+        )
+    )
     out = [{**cell.key, "casos": cell.value} for cell in rows if all(cell.key.get(d) == v for d, v in where.items())]
     return sorted(out, key=lambda row: [str(row.get(d, "")) for d in sorted(dims)])
 

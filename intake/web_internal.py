@@ -10,6 +10,7 @@ from flask import Blueprint, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from intake.answers import record_answer
 from intake.case_form import answer_slot, menu_categories
 from intake.cases import (
     CaseError,
@@ -79,8 +80,15 @@ def payment_statement(pseudonym: str) -> ResponseReturnValue:
         if state.state != "verified" or state.household_id is None:
             return jsonify(error="identity_not_verified", state=state.state), 403
         body = statement(session, state.household_id, rt.now().date())
-    if body is None:
-        abort(404)
+        if body is None:
+            abort(404)
+        topic = request.args.get("answering", "")
+        if topic:
+            try:
+                record_answer(session, state.household_id, _contact(session, pseudonym).id, topic, rt.now())
+            except ValueError as exc:
+                abort(400, str(exc))
+            session.commit()
     return jsonify(body)
 
 

@@ -10,26 +10,32 @@ from flask import Blueprint, Response, abort, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from intake.committee import signoffs
 from intake.models import CaseCategory, TallySnapshot, as_utc
 from intake.runtime import runtime
-from intake.tally import latest, metrics, table
+from intake.tally import ANSWERS, CASES, latest, metrics, published, table
 
 bp = Blueprint("public", __name__, url_prefix="/transparencia")
 
-# Open data: stable names -> the dimensions of each table.
-DATASETS: dict[str, tuple[str, ...]] = {
-    "estado": ("state_group",),
-    "categoria": ("category",),
-    "departamento": ("department",),
-    "mes": ("month",),
-    "canal": ("channel",),
-    "categoria-mes": ("category", "month"),
-    "departamento-mes": ("department", "month"),
-    "canal-mes": ("channel", "month"),
-    "mes-estado": ("month", "state_group"),
-    "categoria-departamento": ("category", "department"),
-    "departamento-estado": ("department", "state_group"),
-    "categoria-estado": ("category", "state_group"),
+# Open data: stable names -> what is counted and the dimensions of each table.
+DATASETS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "estado": (CASES, ("state_group",)),
+    "categoria": (CASES, ("category",)),
+    "departamento": (CASES, ("department",)),
+    "mes": (CASES, ("month",)),
+    "canal": (CASES, ("channel",)),
+    "categoria-mes": (CASES, ("category", "month")),
+    "departamento-mes": (CASES, ("department", "month")),
+    "canal-mes": (CASES, ("channel", "month")),
+    "mes-estado": (CASES, ("month", "state_group")),
+    "categoria-departamento": (CASES, ("category", "department")),
+    "departamento-estado": (CASES, ("department", "state_group")),
+    "categoria-estado": (CASES, ("category", "state_group")),
+    "consultas-mes": (ANSWERS, ("month",)),
+    "consultas-departamento": (ANSWERS, ("department",)),
+    "consultas-tema": (ANSWERS, ("topic",)),
+    "consultas-departamento-mes": (ANSWERS, ("department", "month")),
+    "consultas-mes-tema": (ANSWERS, ("month", "topic")),
 }
 DICTIONARY = {
     "casos": "Número de casos (quejas, solicitudes y apelaciones) en la celda; null = dato reservado.",
@@ -38,6 +44,9 @@ DICTIONARY = {
     "month": "Mes en que se recibió el caso (AAAA-MM, hora de Honduras).",
     "channel": "Canal: sms o whatsapp.",
     "state_group": "recibida, en_proceso o resuelta (incluye cerradas y no procede).",
+    "consultas": "En las tablas consultas-*: número de preguntas de pago que el asistente respondió con datos del "
+    "padrón (la celda casos cuenta consultas).",
+    "topic": "Tema de la consulta de pago: next (próximo pago), point (lugar de cobro), reason (pago retenido).",
     "reservado": "Celdas de 1 a k-1 casos, y las que permitirían calcularlas, no se publican.",
 }
 
@@ -62,46 +71,85 @@ def _bars(rows: list[dict[str, Any]], label: str, names: dict[str, str]) -> list
     ]
 
 
+FILTERS = ("department", "category", "month")
+CHART_TITLES = {
+    "category": "Casos por categoría",
+    "department": "Casos por departamento",
+    "month": "Casos por mes",
+    "channel": "Casos por canal",
+}
+CHANNEL_NAMES = {"sms": "SMS", "whatsapp": "WhatsApp"}
+
+
 @bp.get("/")
 def page() -> ResponseReturnValue:
     snapshot = _snapshot()
-    filters = {k: v for k in ("department", "category", "month") if (v := request.args.get(k, "").strip())}
-    dimension, value = next(iter(filters.items()), (None, None))  # one filter at a time
-    where = {dimension: value} if dimension else {}
+    # Any combination of filters: every view is a published table (or a slice of one), so the
+    # disclosure control applied to the snapshot protects every combination too.
+    filters = {k: v for k in FILTERS if (v := request.args.get(k, "").strip())}
+    fixed = tuple(sorted(filters))
     with runtime().sessions() as session:
         names = dict(session.execute(select(CaseCategory.code, CaseCategory.name)).all())
+        labels = {"category": names, "channel": CHANNEL_NAMES}
 
-        def view(dims: str) -> list[dict[str, Any]]:
-            wanted = (dims,) if dimension is None else tuple(sorted((dims, dimension)))
-            return table(session, snapshot.id, wanted, where) if dims != dimension else []
+        def view(dims: tuple[str, ...], family: str = CASES) -> list[dict[str, Any]] | None:
+            if not published(family, dims):
+                return None
+            return table(session, snapshot.id, dims, filters, family)
 
-        charts = [
-            ("Casos por categoría", _bars(view("category"), "category", names)),
-            ("Casos por departamento", _bars(view("department"), "department", {})),
-            ("Casos por mes", _bars(view("month"), "month", {})),
-            ("Casos por canal", _bars(view("channel"), "channel", {"sms": "SMS", "whatsapp": "WhatsApp"})),
-        ]
-        states = {r["state_group"]: r["casos"] for r in view("state_group")}
-        total_rows = table(session, snapshot.id, tuple(filters) or (), where)
+        charts = []
+        for dim, title in CHART_TITLES.items():
+            rows = view(tuple(sorted({dim, *fixed}))) if dim not in filters else None
+            if rows:
+                charts.append((title, _bars(rows, dim, labels.get(dim, {}))))
+        state_rows = view(tuple(sorted({"state_group", *fixed})))
+        states = None if state_rows is None else {r["state_group"]: r["casos"] for r in state_rows}
+        total_rows = view(fixed) or []
+        # Payment questions have no category: with a category filter there is nothing to show.
+        answers_apply = "category" not in filters
+        answered_rows = (view(fixed, ANSWERS) or []) if answers_apply else []
+        if answers_apply and "month" not in filters:
+            by_month = view(tuple(sorted({"month", *fixed})), ANSWERS)
+            if by_month:
+                charts.append(("Consultas de pago respondidas por mes", _bars(by_month, "month", {})))
         indicators = metrics(session, snapshot.id) if not filters else {}
+
+        def values(dim: str) -> list[str]:
+            # What either count has (a department may have answered questions and no complaints).
+            found = {r[dim] for family in (CASES, ANSWERS) for r in table(session, snapshot.id, (dim,), {}, family)}
+            return sorted(found - {"sin_dato"})
+
         options = {
-            "department": [r["department"] for r in table(session, snapshot.id, ("department",), {})],
+            "department": values("department"),
             "category": [
                 (r["category"], names.get(r["category"], r["category"]))
                 for r in table(session, snapshot.id, ("category",), {})
             ],
-            "month": [r["month"] for r in table(session, snapshot.id, ("month",), {})],
+            "month": values("month"),
         }
-    total = total_rows[0]["casos"] if total_rows else None
+        reviews = signoffs(session)
+    known = {"department": options["department"], "category": [c for c, _ in options["category"]]}
+    known["month"] = options["month"]
+    unknown = [k for k, v in filters.items() if v not in known[k]]
+    if unknown:
+        abort(400, f"Filtro no válido: {', '.join(unknown)}. Elija un valor de la lista.")
+    # A cell that is absent counted nobody; a cell that is present with None is reserved.
+    total = (total_rows[0]["casos"] if total_rows else 0) if published(CASES, fixed) else "no se publica"
+    answered = answered_rows[0]["casos"] if answered_rows else 0
     return render_template(
         "public/tally.html",
         snapshot=snapshot,
-        charts=[c for c in charts if c[1]],
+        charts=charts,
         states=states,
         total=total,
+        answered=answered,
+        answered_shown=answers_apply,
         indicators=indicators,
         filters=filters,
         options=options,
+        category_names=names,
+        reviews=reviews,
+        reviewed={r["mes"]: r for r in reviews},
     )
 
 
@@ -110,12 +158,13 @@ def dataset(name: str, fmt: str) -> ResponseReturnValue:
     if name not in DATASETS or fmt not in ("json", "csv"):
         abort(404)
     snapshot = _snapshot()
+    family, dims = DATASETS[name]
     with runtime().sessions() as session:
-        rows = table(session, snapshot.id, DATASETS[name], {})
+        rows = table(session, snapshot.id, dims, {}, family)
     if fmt == "json":
         return jsonify(publicacion=as_utc(snapshot.taken_at).isoformat(), k=snapshot.k, filas=rows)
     out = io.StringIO()
-    columns = [*sorted(DATASETS[name]), "casos"]
+    columns = [*sorted(dims), "casos"]
     writer = csv.DictWriter(out, fieldnames=columns)
     writer.writeheader()
     writer.writerows({c: ("" if row.get(c) is None else row.get(c)) for c in columns} for row in rows)
@@ -126,7 +175,17 @@ def dataset(name: str, fmt: str) -> ResponseReturnValue:
 
 @bp.get("/datos/diccionario.json")
 def dictionary() -> ResponseReturnValue:
-    return jsonify(campos=DICTIONARY, tablas={name: list(dims) for name, dims in DATASETS.items()})
+    return jsonify(
+        campos=DICTIONARY,
+        tablas={name: {"cuenta": family, "dimensiones": list(dims)} for name, (family, dims) in DATASETS.items()},
+    )
+
+
+@bp.get("/datos/comite.json")
+def reviews_json() -> ResponseReturnValue:
+    """The committee's sign-offs: month, date, the month's total as signed, observations."""
+    with runtime().sessions() as session:
+        return jsonify(firmas=signoffs(session))
 
 
 @bp.get("/datos/categorias.json")
@@ -194,6 +253,36 @@ def openapi() -> ResponseReturnValue:
                 },
                 "/transparencia/datos/diccionario.json": {
                     "get": {"responses": {"200": {"description": "Diccionario"}}}
+                },
+                "/transparencia/datos/comite.json": {
+                    "get": {
+                        "responses": {
+                            "200": {
+                                "description": "Meses firmados por el comité ciudadano, con sus observaciones",
+                                "content": {
+                                    "application/json": {
+                                        "schema": {
+                                            "type": "object",
+                                            "properties": {
+                                                "firmas": {
+                                                    "type": "array",
+                                                    "items": {
+                                                        "type": "object",
+                                                        "properties": {
+                                                            "mes": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+                                                            "firmado": {"type": "string", "format": "date"},
+                                                            "casos_firmados": {"type": ["integer", "null"]},
+                                                            "observaciones": {"type": "string"},
+                                                        },
+                                                    },
+                                                }
+                                            },
+                                        }
+                                    }
+                                },
+                            }
+                        }
+                    }
                 },
             },
         }

@@ -159,6 +159,8 @@ def logout() -> ResponseReturnValue:
 @bp.get("/")
 @login_required
 def my_cases() -> ResponseReturnValue:
+    if g.staff.role == "committee":  # the committee has no cases, only its review pages
+        return redirect(url_for("committee.review"))
     filters = Filters(**{k: request.args.get(k, "") for k in ("case_type", "category", "department", "state")})
     rows = queue(g.db, g.staff, filters, runtime().now())
     categories = g.db.scalars(select(CaseCategory).order_by(CaseCategory.case_type, CaseCategory.position)).all()
@@ -359,6 +361,8 @@ def _request(request_id: int) -> PersonRequest:
 @bp.get("/people")
 @login_required
 def people() -> ResponseReturnValue:
+    if g.staff.role == "committee":
+        abort(403)
     return render_template(
         "staff/people.html", rows=inbox(g.db, g.staff), staff=g.staff, csrf=g.staff_session.csrf_token, local=local
     )

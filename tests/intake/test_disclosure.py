@@ -6,12 +6,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from intake.disclosure import cube, derivable, relations_for, suppress
+from intake.tally import TABLES
 
 CATEGORIES = ["pago_no_recibido", "punto_de_pago", "maltrato", "cobro_indebido", "otro"]
 DEPARTMENTS = ["Cortés", "Olancho", "Yoro", "Lempira"]
 MONTHS = ["2026-08", "2026-09", "2026-10"]
 CHANNELS = ["sms", "whatsapp"]
-TABLES = [("category",), ("department",), ("category", "month"), ("department", "month"), ("channel", "month")]
+STATES = ["recibida", "en_proceso", "resuelta"]
 
 records = st.lists(
     st.fixed_dictionaries(
@@ -20,6 +21,7 @@ records = st.lists(
             "department": st.sampled_from(DEPARTMENTS),
             "month": st.sampled_from(MONTHS),
             "channel": st.sampled_from(CHANNELS),
+            "state_group": st.sampled_from(STATES),
         }
     ),
     max_size=400,

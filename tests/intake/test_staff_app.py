@@ -43,7 +43,7 @@ def login(client: FlaskClient, rt: Runtime, staff_id: int, secret: str, address:
 
 
 def csrf(client: FlaskClient) -> str:
-    page = client.get("/staff/").get_data(as_text=True)
+    page = client.get("/staff/", follow_redirects=True).get_data(as_text=True)  # the committee lands elsewhere
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
