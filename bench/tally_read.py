@@ -4,8 +4,9 @@ against a naive GROUP BY over the case table, in the same run.
     .venv/bin/python -m bench.tally_read --cases 1000000 --requests 300
 
 Writes synthetic cases straight into a fresh database (SQLite by default), takes one snapshot
-(timed), starts gunicorn, then times sequential requests to /transparencia/ and to
-/transparencia/datos/categoria-mes.json, and the same table computed by GROUP BY on `cases`.
+(timed; payment answers included), starts gunicorn, then times sequential requests to
+/transparencia/ (unfiltered and with two filters) and to /transparencia/datos/categoria-mes.json,
+and the same table computed by GROUP BY on `cases`.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from bench.common import fresh_database
 from intake.db import engine_for, session_factory
 from intake.geography import municipalities
 from intake.migrations_runner import upgrade
-from intake.models import Case, Contact, InboundMessage
+from intake.models import AssistantAnswer, Case, Contact, InboundMessage
 from intake.references import ALPHABET
-from intake.tally import take_snapshot
+from intake.tally import month_of, take_snapshot
 from stack.processes import free_port, system_processes
 
 CATEGORIES = [
@@ -123,6 +124,30 @@ def _fill(database_url: str, total: int) -> None:
             conn.execute(insert(Case), cases)
 
 
+def _fill_answers(database_url: str, total: int) -> None:
+    """Payment questions the assistant answered (a year of them: about one per household a month)."""
+    engine = engine_for(database_url)
+    rng = random.Random(2)
+    departments = sorted({p.department for p in municipalities()})
+    start = datetime(2025, 12, 1, tzinfo=timezone.utc)
+    chunk = 100_000
+    for base in range(0, total, chunk):
+        rows = []
+        for _ in range(min(chunk, total - base)):
+            at = start + timedelta(seconds=rng.randrange(365 * 86400))
+            rows.append(
+                {
+                    "topic": rng.choice(("next", "next", "point", "reason")),
+                    "department": rng.choice(departments),
+                    "channel": rng.choice(("sms", "whatsapp")),
+                    "answered_at": at,
+                    "month": month_of(at),
+                }
+            )
+        with engine.begin() as conn:
+            conn.execute(insert(AssistantAnswer), rows)
+
+
 def _percentiles(values: list[float]) -> tuple[float, float]:
     ordered = sorted(values)
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
@@ -131,6 +156,7 @@ def _percentiles(values: list[float]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--answers", type=int, default=2_000_000, help="payment questions answered")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--naive-runs", type=int, default=20)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
@@ -141,6 +167,7 @@ def main() -> None:
     upgrade(database_url)
     started = time.perf_counter()
     _fill(database_url, args.cases)
+    _fill_answers(database_url, args.answers)
     filled = time.perf_counter() - started
     started = time.perf_counter()
     with session_factory(database_url)() as session, session.begin():
@@ -169,6 +196,7 @@ def main() -> None:
         http = requests.Session()
         for name, url in (
             ("page", f"http://127.0.0.1:{port}/transparencia/"),
+            ("page, two filters", f"http://127.0.0.1:{port}/transparencia/?department=Cortés&category=maltrato"),
             ("api", f"http://127.0.0.1:{port}/transparencia/datos/categoria-mes.json"),
         ):
             http.get(url, timeout=30).raise_for_status()
@@ -187,7 +215,10 @@ def main() -> None:
             conn.execute(text(NAIVE[args.database])).all()
             naive_times.append((time.perf_counter() - t0) * 1000)
     naive = _percentiles(naive_times)
-    print(f"database={args.database} cases={args.cases:,} fill={filled:.0f}s snapshot={snapshot_s:.1f}s")
+    print(
+        f"database={args.database} cases={args.cases:,} answers={args.answers:,} fill={filled:.0f}s "
+        f"snapshot={snapshot_s:.1f}s"
+    )
     for name, (p50, p99) in results.items():
         print(
             f"{name}: p50={p50:.1f} ms p99={p99:.1f} ms  vs naive GROUP BY p50={naive[0]:.0f} ms "
