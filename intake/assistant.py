@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import requests
 
@@ -16,6 +16,8 @@ class Parse:
     intent: str
     confidence: float
     entities: dict[str, str]
+    # The classifier's ranking, best first: when it is unsure, the best two become a menu.
+    ranking: list[tuple[str, float]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,8 @@ class Assistant:
         body = response.json()
         intent = body.get("intent") or {}
         entities = {e["entity"]: str(e["value"]) for e in body.get("entities", [])}
-        return Parse(intent.get("name") or "nlu_fallback", float(intent.get("confidence") or 0.0), entities)
+        ranking = [(str(r.get("name")), float(r.get("confidence") or 0.0)) for r in body.get("intent_ranking") or []]
+        return Parse(intent.get("name") or "nlu_fallback", float(intent.get("confidence") or 0.0), entities, ranking)
 
     def reply(self, sender: str, text: str) -> list[str]:
         """The assistant's reply texts to `text` from `sender` (a pseudonym)."""

@@ -24,6 +24,7 @@ from intake.models import (
     OutboundMessage,
     as_utc,
 )
+from intake.nontext import location_as_evidence
 from intake.outbound import queue_message
 from intake.references import new_reference
 
@@ -100,6 +101,8 @@ def capture_description(session: Session, contact_id: int, text: str, now: datet
 def attach_media(session: Session, contact_id: int, message: InboundMessage, now: datetime) -> int:
     draft = draft_for(session, contact_id, now)
     media = [{"inbound_id": message.id, **item} for item in message.media]
+    if message.location:
+        media.append(location_as_evidence(message.id, message.location))
     draft.media = [*draft.media, *media]  # a new list, so the JSON column is marked changed
     draft.updated_at = now
     return len(media)

@@ -19,11 +19,14 @@ from sqlalchemy.orm import Session
 
 from intake.assistant import AssistantUnavailable, Parse
 from intake.cases import attach_media, capture_description, open_draft, pending_survey, record_satisfaction
+from intake.clarify import FALLBACK_INTENT, answer_to_offer, not_understood, understood
 from intake.form_answers import plain
 from intake.handoffs import active_handoff
 from intake.identity import Policy, submit_dni
 from intake.inbound import oldest_pending
 from intake.models import Contact, InboundMessage, OutboundMessage
+from intake.nontext import REPLIES as NONTEXT_REPLIES
+from intake.nontext import VOICE_IN_FORM, kind_of
 from intake.redaction import prepare_for_assistant
 from intake.sms_text import to_gsm7
 
@@ -33,9 +36,6 @@ EMPTY_REPLY_RETRIES = 3
 APOLOGY = (
     "Disculpe, tuvimos un problema para responderle. "
     "Intente de nuevo en unos minutos o escriba MENU para ver las opciones."
-)
-TEXT_ONLY = (
-    "Por ahora solo puedo leer mensajes de texto. Por favor escriba su consulta. Escriba MENU para ver las opciones."
 )
 SURVEY_THANKS = "Gracias por su respuesta. Nos ayuda a mejorar."
 # Twilio accepts 1600 characters per message; keep a margin for WhatsApp formatting.
@@ -123,9 +123,11 @@ def process_next(
         contact = session.get_one(Contact, contact_id)
         message.attempts += 1
         inbound_id, attempts, body = message.id, message.attempts, message.body
+        media, location = list(message.media or []), message.location
         pseudonym = contact.pseudonym
         draft = open_draft(session, contact_id)
-        media_saved = attach_media(session, contact_id, message, now()) if draft and message.media else 0
+        has_evidence = bool(message.media or message.location)
+        media_saved = attach_media(session, contact_id, message, now()) if draft and has_evidence else 0
         awaiting_description = draft is not None and draft.awaiting == "description"
         # A person from the program is talking with them: the assistant stays quiet, the
         # message waits in the staff app's transcript.
@@ -141,9 +143,12 @@ def process_next(
         return _record_replies(sessions, inbound_id, [SURVEY_THANKS], now())
 
     prepared = prepare_for_assistant(body)
+    before: list[str] = []  # said by the worker ahead of the assistant's reply
     if not body.strip():
+        kind = kind_of(media, location)
         if not media_saved:
-            return _record_replies(sessions, inbound_id, [TEXT_ONLY], now())
+            return _record_replies(sessions, inbound_id, [NONTEXT_REPLIES[kind]], now())
+        before = [VOICE_IN_FORM] if kind == "voice" else []
         to_rasa = "/send_media"
     else:
         has_dni = bool(prepared.dni or prepared.dni_malformed)
@@ -157,10 +162,21 @@ def process_next(
             with sessions() as session, session.begin():
                 submit_dni(session, session.get_one(Contact, contact_id), inbound_id, prepared.dni, now(), policy)
             to_rasa = prepared.text
+        elif draft is None:
+            # Outside a form the worker handles misunderstandings itself (inside one, the form's
+            # validation reads the answer, so a low-confidence parse is not a misunderstanding).
+            with sessions() as session, session.begin():
+                picked = answer_to_offer(session, contact_id, body, now())
+                if picked is None and parse.intent == FALLBACK_INTENT:
+                    ask = not_understood(session, contact_id, parse.ranking, now())
+                    return _record_replies(sessions, inbound_id, [ask], now())
+                if picked is None:
+                    understood(session, contact_id)
+            to_rasa = picked or structured(parse)
         else:
             to_rasa = structured(parse)
 
-    texts = assistant.reply(pseudonym, to_rasa)
+    texts = before + assistant.reply(pseudonym, to_rasa)
     if not texts:
         if attempts <= EMPTY_REPLY_RETRIES:
             raise AssistantUnavailable("the assistant gave an empty reply")

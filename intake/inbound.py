@@ -44,6 +44,14 @@ def _media(form: Mapping[str, str]) -> tuple[int, list[dict[str, str]]]:
     return count, items
 
 
+LOCATION_FIELDS = ("Latitude", "Longitude", "Address", "Label")
+
+
+def _location(form: Mapping[str, str]) -> dict[str, str] | None:
+    found = {name: form[name] for name in LOCATION_FIELDS if form.get(name)}
+    return found if "Latitude" in found and "Longitude" in found else None
+
+
 def store_inbound(
     session: Session, form: Mapping[str, str], pseudonym_key: str, now: datetime
 ) -> tuple[InboundMessage, bool]:
@@ -68,6 +76,7 @@ def store_inbound(
         wa_id=form.get("WaId", ""),
         num_media=num_media,
         media=media,
+        location=_location(form),
         received_at=now,
     )
     try:

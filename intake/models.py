@@ -92,6 +92,9 @@ class InboundMessage(Base):
     wa_id: Mapped[str] = mapped_column(String(32), default="")
     num_media: Mapped[int] = mapped_column(Integer, default=0)
     media: Mapped[list] = mapped_column(JSON, default=list)
+    # A WhatsApp location, as Twilio sent it (Latitude, Longitude, Address, Label); kept because it
+    # may be evidence for a case, like a photo.
+    location: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # received -> processed. enqueued_at is the outbox mark: set only after the commit.
     status: Mapped[str] = mapped_column(String(16), default="received")
@@ -401,3 +404,15 @@ class CommitteeSignoff(Base):
     # The month's total as published in the signed snapshot (None when it was reserved).
     cases_signed: Mapped[int | None] = mapped_column(Integer, nullable=True)
     observations: Mapped[str] = mapped_column(Text)
+
+
+class Clarification(Base):
+    """What the assistant last asked back when it did not understand a contact: the numbered
+    options offered, and how many misunderstandings in a row (two: a person is offered)."""
+
+    __tablename__ = "clarifications"
+
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), primary_key=True)
+    options: Mapped[list] = mapped_column(JSON, default=list)  # intents, in menu order
+    misunderstood: Mapped[int] = mapped_column(Integer, default=0)
+    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -6,11 +6,15 @@ import pytest
 from sqlalchemy import select
 
 from intake.assistant import AssistantUnavailable, Parse
-from intake.conversation import APOLOGY, MAX_PART, TEXT_ONLY, process_next, split_for_sms
+from intake.clarify import OFFER_PERSON
+from intake.conversation import APOLOGY, MAX_PART, process_next, split_for_sms
 from intake.identity import Policy
 from intake.inbound import store_inbound
 from intake.models import IdentityAttempt, InboundMessage, OutboundMessage
+from intake.nontext import REPLIES as NONTEXT_REPLIES
+from intake.nontext import VOICE_IN_FORM
 from intake.runtime import Runtime
+from intake.sms_text import to_gsm7
 
 POLICY = Policy(3, 30, 30)
 
@@ -18,16 +22,23 @@ POLICY = Policy(3, 30, 30)
 class Scripted:
     """Parses every text as `intent` and replies from a script (or echoes what Rasa would get)."""
 
-    def __init__(self, replies: list[list[str]] | None = None, fail: int = 0, intent: str = "chat") -> None:
+    def __init__(
+        self,
+        replies: list[list[str]] | None = None,
+        fail: int = 0,
+        intent: str = "chat",
+        ranking: list[tuple[str, float]] | None = None,
+    ) -> None:
         self.seen: list[tuple[str, str]] = []
         self.parsed: list[str] = []
         self.replies = replies or []
         self.fail = fail
         self.intent = intent
+        self.ranking = ranking or []
 
     def parse(self, text: str) -> Parse:
         self.parsed.append(text)
-        return Parse(self.intent, 0.99, {"option": "2", "municipality": "secreto"})
+        return Parse(self.intent, 0.99, {"option": "2", "municipality": "secreto"}, self.ranking)
 
     def reply(self, sender: str, text: str) -> list[str]:
         if self.fail:
@@ -37,7 +48,7 @@ class Scripted:
         return self.replies.pop(0) if self.replies else [f"eco: {text}"]
 
 
-def _receive(rt: Runtime, n: int, body: str, media: int = 0) -> int:
+def _receive(rt: Runtime, n: int, body: str, media: int = 0, content_type: str = "audio/ogg", **extra: str) -> int:
     with rt.sessions() as session, session.begin():
         form = {
             "MessageSid": f"SM{n:032d}",
@@ -46,7 +57,8 @@ def _receive(rt: Runtime, n: int, body: str, media: int = 0) -> int:
             "Body": body,
             "NumMedia": str(media),
             "MediaUrl0": "https://x/ME1",
-            "MediaContentType0": "audio/ogg",
+            "MediaContentType0": content_type,
+            **extra,
         }
         message, _ = store_inbound(session, form, rt.settings.pseudonym_key, rt.now())
         session.flush()
@@ -105,7 +117,99 @@ def test_a_voice_note_without_text_gets_a_kind_request_to_write(rt: Runtime) -> 
     assistant = Scripted()
     process_next(rt.sessions, contact, assistant, POLICY, rt.now)
     assert assistant.seen == []
-    assert _bodies(rt) == [TEXT_ONLY]
+    assert _bodies(rt) == [to_gsm7(NONTEXT_REPLIES["voice"])]  # an SMS sender
+    assert "notas de voz" in _bodies(rt)[0]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "extra", "kind"),
+    [
+        ("image/webp", {}, "sticker"),
+        ("image/jpeg", {}, "file"),
+        ("application/pdf", {}, "file"),
+        ("", {"Latitude": "14.0723", "Longitude": "-87.1921", "Address": "Col. Kennedy"}, "location"),
+    ],
+)
+def test_each_kind_of_message_without_text_gets_its_own_kind_reply(
+    rt: Runtime, content_type: str, extra: dict[str, str], kind: str
+) -> None:
+    contact = _receive(rt, 1, "", media=0 if kind == "location" else 1, content_type=content_type, **extra)
+    assistant = Scripted()
+    process_next(rt.sessions, contact, assistant, POLICY, rt.now)
+    assert assistant.seen == [] and _bodies(rt) == [to_gsm7(NONTEXT_REPLIES[kind])]
+    with rt.sessions() as session:  # kept verbatim, like any message
+        message = session.scalars(select(InboundMessage)).one()
+    assert (message.location or {}).get("Address") == extra.get("Address")
+
+
+def test_a_location_or_voice_note_during_a_complaint_is_kept_as_evidence(rt: Runtime) -> None:
+    from intake.cases import start_draft
+    from intake.models import ComplaintDraft
+
+    contact = _receive(rt, 1, "", Latitude="14.0723", Longitude="-87.1921")
+    _receive(rt, 2, "", media=1)
+    with rt.sessions() as session, session.begin():
+        start_draft(session, contact, "", rt.now())
+    assistant = Scripted(replies=[["Recibimos su foto o archivo."], ["Recibimos su foto o archivo."]])
+    while process_next(rt.sessions, contact, assistant, POLICY, rt.now):
+        pass
+    assert [text for _, text in assistant.seen] == ["/send_media", "/send_media"]
+    with rt.sessions() as session:
+        evidence = session.get_one(ComplaintDraft, contact).media
+    assert [e["content_type"] for e in evidence] == ["location", "audio/ogg"]
+    assert evidence[0]["url"] == "geo:14.0723,-87.1921"
+    assert _bodies(rt)[1].startswith(to_gsm7(VOICE_IN_FORM))
+
+
+RANKING = [("nlu_fallback", 0.45), ("greet", 0.2), ("file_complaint", 0.18), ("ask_payment", 0.15)]
+
+
+def test_when_unsure_it_offers_its_two_best_guesses_and_a_number_picks_one(rt: Runtime) -> None:
+    contact = _receive(rt, 1, "ps la cosa es q nose")
+    _receive(rt, 2, "2")
+    unsure = Scripted(intent="nlu_fallback", ranking=RANKING)
+    process_next(rt.sessions, contact, unsure, POLICY, rt.now)
+    assert unsure.seen == []  # nothing reached the tracker
+    assert _bodies(rt) == [
+        to_gsm7(
+            "No estoy seguro de haberle entendido. ¿Quiso decir:\n1. Poner una queja o denuncia\n"
+            "2. Saber cuándo y cuánto le pagan\nResponda con el número, o escríbalo con otras palabras."
+        )
+    ]
+    picker = Scripted(intent="choose_option")
+    process_next(rt.sessions, contact, picker, POLICY, rt.now)
+    assert [text for _, text in picker.seen] == ["/ask_payment"]
+
+
+def test_two_misunderstandings_in_a_row_offer_a_person(rt: Runtime) -> None:
+    contact = _receive(rt, 1, "asdf qwer")
+    _receive(rt, 2, "zxcv")
+    _receive(rt, 3, "1")
+    unsure = Scripted(intent="nlu_fallback", ranking=RANKING)
+    process_next(rt.sessions, contact, unsure, POLICY, rt.now)
+    process_next(rt.sessions, contact, unsure, POLICY, rt.now)
+    assert _bodies(rt)[1] == to_gsm7(OFFER_PERSON)
+    picker = Scripted(intent="choose_option")
+    process_next(rt.sessions, contact, picker, POLICY, rt.now)
+    assert [text for _, text in picker.seen] == ["/talk_to_person"]
+
+
+def test_an_understood_message_starts_the_count_again_and_a_stale_offer_lapses(rt: Runtime) -> None:
+    from datetime import timedelta
+
+    contact = _receive(rt, 1, "asdf")
+    _receive(rt, 2, "hola")
+    _receive(rt, 3, "qwer")
+    unsure = Scripted(intent="nlu_fallback", ranking=RANKING)
+    process_next(rt.sessions, contact, unsure, POLICY, rt.now)
+    process_next(rt.sessions, contact, Scripted(intent="greet"), POLICY, rt.now)
+    process_next(rt.sessions, contact, unsure, POLICY, rt.now)
+    assert _bodies(rt)[2].startswith("No estoy seguro")  # guesses again, not yet a person
+    _receive(rt, 4, "1")
+    later = rt.now() + timedelta(minutes=31)
+    picker = Scripted(intent="choose_option")
+    process_next(rt.sessions, contact, picker, POLICY, lambda: later)
+    assert [text for _, text in picker.seen] == ['/choose_option{"option": "2"}']  # read as is
 
 
 def test_replies_are_joined_into_few_messages_that_fit() -> None:
