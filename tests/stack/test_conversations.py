@@ -11,7 +11,7 @@ import redis
 from sqlalchemy import select
 
 from intake.db import engine_for
-from intake.models import InboundMessage, OutboundMessage
+from intake.models import AssistantAnswer, InboundMessage, OutboundMessage
 from intake.sms_text import to_gsm7
 from tests.stack.conftest import STACK_REDIS_URL, Assistant, System
 
@@ -89,6 +89,25 @@ def test_a_beneficiary_asks_when_they_get_paid_and_gets_the_registry_answer(syst
     # Verified for a while: the next question is answered without asking again.
     point = system.ask(phone, "y donde cobro")
     assert payment["collection_point"] in point and "identidad (DNI)" not in point
+    # Both answers are counted for the public tally: topic, department, channel, month only.
+    with engine_for(system.database_url).connect() as conn:
+        counted = conn.execute(select(AssistantAnswer.topic, AssistantAnswer.department, AssistantAnswer.channel))
+        mine = [row for row in counted if row.department == household["department"]]
+    assert ("next", household["department"], "whatsapp") in mine and (
+        "point",
+        household["department"],
+        "whatsapp",
+    ) in mine
+
+
+def test_rasa_ranks_its_guesses_so_the_worker_can_ask_back(system: System, assistant: Assistant) -> None:
+    from intake.assistant import Assistant as Client
+
+    client = Client(system.env["RASA_URL"], system.env["ACTION_SERVER_URL"], 20, api_token=system.env["RASA_API_TOKEN"])
+    parse = client.parse("cuando me toca cobrar")
+    assert parse.intent == "ask_payment" and parse.ranking[0][0] == "ask_payment"
+    confidences = [c for _, c in parse.ranking]
+    assert len(parse.ranking) >= 2 and confidences == sorted(confidences, reverse=True)
 
 
 def test_the_menu_numbers_work_like_words(system: System) -> None:
