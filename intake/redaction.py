@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from intake.identifiers import normalize_dni
 
-# Digits with optional single spaces/dashes between them, as people type numbers.
-_NUMBER_RUN = re.compile(r"(?<![\d])\+?\d(?:[ \-.]?\d){6,}(?![\d])")
+# Digits with the separators people type between groups: a space or two, or a dash or dot with
+# spaces around it or not ("0801-1990-12345", "0801 - 1990 - 12345", "0801.1990.12345").
+# A slash is not one: "15/03/2026" is a date, which the assistant may read.
+_NUMBER_RUN = re.compile(r"(?<![\d])\+?\d(?:(?: {0,2}[\-.] {0,2}| {1,2})?\d){6,}(?![\d])")
 
 # The intent the assistant receives instead of a message that carried a DNI. Rasa parses
 # "/intent" messages without NLU, so the number never reaches its tracker.
@@ -37,7 +39,7 @@ def prepare_for_assistant(body: str) -> Prepared:
         raw = match.group(0)
         digits = re.sub(r"\D", "", raw)
         if len(digits) == 13 and not raw.startswith("+"):
-            dni = dni or normalize_dni(re.sub(r"[ .\-]", "", raw))
+            dni = dni or normalize_dni(digits)
         elif 10 <= len(digits) <= 15 and not raw.startswith("+") and not digits.startswith("504"):
             malformed = True
     clean = mask_numbers(body)

@@ -38,7 +38,19 @@ def test_it_reads_whatsapp_addresses() -> None:
     assert channel_of("+50499887766") == "sms"
 
 
-@pytest.mark.parametrize("body", ["0801-1990-12345", "mi identidad es 0801 1990 12345 gracias", "dni:0801199012345"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "0801-1990-12345",
+        "mi identidad es 0801 1990 12345 gracias",
+        "dni:0801199012345",
+        "0801 - 1990 - 12345",
+        "0801.1990.12345",
+        "mi numero 0801- 1990 -12345",
+        "0801  1990  12345",
+        "ID 08011990 12345.",
+    ],
+)
 def test_a_message_with_a_dni_reaches_the_assistant_as_an_intent_only(body: str) -> None:
     prepared = prepare_for_assistant(body)
     assert prepared.text == DNI_INTENT
@@ -50,6 +62,10 @@ def test_a_mistyped_dni_is_flagged_and_hidden() -> None:
     prepared = prepare_for_assistant("mi dni es 0801-1990-1234")
     assert prepared.text == DNI_INTENT
     assert prepared.dni is None and prepared.dni_malformed
+
+
+def test_a_date_stays_readable_for_the_assistant() -> None:
+    assert prepare_for_assistant("me pagaron el 15/03/2026 y nada mas").text == "me pagaron el 15/03/2026 y nada mas"
 
 
 def test_phone_numbers_are_blanked_out_of_text_for_the_assistant() -> None:
