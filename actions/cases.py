@@ -49,7 +49,13 @@ DIGRESSIONS = {
     "program_info",
     "cancel",
     "send_media",
+    "talk_to_person",
+    "check_case_status",
+    "reopen_case",
 }
+# Never read as an answer: "ESTADO BVM-7K3QX" would otherwise be option 7 or July, and a request
+# for a person would be a bad answer instead of reaching a person.
+NOT_ANSWERS = {"talk_to_person", "check_case_status", "reopen_case"}
 
 
 def _user_just_spoke(tracker: Tracker) -> bool:
@@ -134,6 +140,8 @@ class ValidateCaseForm(FormValidationAction):
 
     def _read_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name", "")
+        if intent in NOT_ANSWERS:
+            return []  # the form steps aside; the rule for the intent answers it
         try:
             result = intake_client.answer(tracker.sender_id, slot, case_type_of(tracker))
         except intake_client.IntakeUnavailable:

@@ -6,7 +6,7 @@ them here keeps `rasa data validate` free of "utterance not used in any story" w
 
 from __future__ import annotations
 
-BAD_OPTION = "Escriba solo un número del 1 al 5."
+BAD_OPTION = "Escriba solo un número del 0 al 9, o MENU para ver las opciones."
 ASK_DNI = "Para proteger sus datos, escriba el número de identidad (DNI) de la persona titular del bono: 13 números, por ejemplo 0801-1990-12345."
 DNI_MALFORMED = "El número de identidad tiene 13 números. Revíselo y escríbalo de nuevo, por ejemplo 0801-1990-12345."
 DNI_MISMATCH = "Ese número no coincide con el registrado para este teléfono. Revíselo y escríbalo de nuevo. Le quedan {attempts_left} intentos.\nSi cambió de teléfono, escriba 5 para hablar con una persona."

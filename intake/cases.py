@@ -80,6 +80,25 @@ def open_draft(session: Session, contact_id: int) -> ComplaintDraft | None:
     return session.get(ComplaintDraft, contact_id)
 
 
+# Rasa ends a conversation session after this many quiet minutes and does not carry slots over
+# (bot/domain.yml, session_config), so its form is gone: a draft older than that is abandoned.
+DRAFT_EXPIRY = timedelta(minutes=60)
+
+
+def live_draft(session: Session, contact_id: int, now: datetime) -> ComplaintDraft | None:
+    """The draft of a form that can still be open in Rasa, touched by this message (Rasa's session
+    clock also runs from the last message); an abandoned draft is discarded."""
+    draft = open_draft(session, contact_id)
+    if draft is None:
+        return None
+    if now - as_utc(draft.updated_at) > DRAFT_EXPIRY:
+        session.delete(draft)
+        session.flush()
+        return None
+    draft.updated_at = now
+    return draft
+
+
 def start_draft(session: Session, contact_id: int, opening_text: str, now: datetime) -> None:
     """A new form: forget any earlier unfinished draft of this contact."""
     draft = draft_for(session, contact_id, now)

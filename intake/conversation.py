@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from intake.assistant import AssistantUnavailable, Parse
-from intake.cases import attach_media, capture_description, open_draft, pending_survey, record_satisfaction
+from intake.cases import attach_media, capture_description, live_draft, pending_survey, record_satisfaction
 from intake.clarify import FALLBACK_INTENT, answer_to_offer, not_understood, understood
 from intake.form_answers import plain
 from intake.handoffs import active_handoff
@@ -97,8 +97,11 @@ def structured(parse: Parse) -> str:
 
 
 def _is_digression(parse: Parse, text: str) -> bool:
+    # "ESTADO BVM-7K3QX" is a question about another case; without a reference, words about a
+    # case are more likely the description itself.
+    asks_about_a_case = parse.intent in ("check_case_status", "reopen_case") and "reference" in parse.entities
     return (
-        parse.intent in DIGRESSIONS
+        (parse.intent in DIGRESSIONS or asks_about_a_case)
         and parse.confidence >= DIGRESSION_MIN_CONFIDENCE
         and len(text.split()) <= DIGRESSION_MAX_WORDS
     )
@@ -125,7 +128,7 @@ def process_next(
         inbound_id, attempts, body = message.id, message.attempts, message.body
         media, location = list(message.media or []), message.location
         pseudonym = contact.pseudonym
-        draft = open_draft(session, contact_id)
+        draft = live_draft(session, contact_id, now())
         has_evidence = bool(message.media or message.location)
         media_saved = attach_media(session, contact_id, message, now()) if draft and has_evidence else 0
         awaiting_description = draft is not None and draft.awaiting == "description"

@@ -227,3 +227,37 @@ def test_sms_replies_stay_in_the_gsm7_alphabet_whatsapp_keeps_accents(rt: Runtim
     contact = _receive(rt, 1, "hola")  # an SMS sender
     process_next(rt.sessions, contact, Scripted(replies=[["Le quedan 2 intentos. ¿Algo más?"]]), POLICY, rt.now)
     assert _bodies(rt) == ["Le quedan 2 intentos. ¿Algo mas?"]
+
+
+def test_a_draft_abandoned_past_rasas_session_expiry_no_longer_captures_messages(rt: Runtime) -> None:
+    from datetime import timedelta
+
+    from intake.cases import await_description
+    from intake.models import ComplaintDraft
+
+    contact = _receive(rt, 1, "hola buenas")
+    with rt.sessions() as session, session.begin():
+        await_description(session, contact, rt.now() - timedelta(minutes=61))
+    assistant = Scripted(intent="greet")
+    process_next(rt.sessions, contact, assistant, POLICY, rt.now)
+    assert [text for _, text in assistant.seen] == ['/greet{"option": "2"}']  # read as a greeting, not a story
+    with rt.sessions() as session:
+        assert session.get(ComplaintDraft, contact) is None
+
+
+def test_a_live_draft_is_kept_alive_by_each_message(rt: Runtime) -> None:
+    from datetime import timedelta
+
+    from intake.cases import await_description
+    from intake.models import ComplaintDraft, as_utc
+
+    contact = _receive(rt, 1, "me cobraron 500 lempiras en la alcaldia")
+    with rt.sessions() as session, session.begin():
+        await_description(session, contact, rt.now() - timedelta(minutes=59))
+    assistant = Scripted(intent="file_complaint")
+    process_next(rt.sessions, contact, assistant, POLICY, rt.now)
+    assert [text for _, text in assistant.seen] == ["/file_complaint"]
+    with rt.sessions() as session:
+        draft = session.get_one(ComplaintDraft, contact)
+        assert draft.description == "me cobraron 500 lempiras en la alcaldia"
+        assert rt.now() - as_utc(draft.updated_at) < timedelta(minutes=1)

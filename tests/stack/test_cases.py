@@ -12,7 +12,7 @@ from sqlalchemy import select
 from intake.db import session_factory
 from intake.deadlines import HONDURAS
 from intake.form_answers import MONTH_NAMES
-from intake.models import Case, CaseEvidence, ComplaintDraft, Contact, as_utc
+from intake.models import Case, CaseEvidence, ComplaintDraft, Contact, PersonRequest, as_utc
 from tests.stack.conftest import STACK_REDIS_URL, System
 from tests.stack.test_conversations import _household, says
 
@@ -141,6 +141,21 @@ def test_a_payment_question_in_the_middle_of_the_form_is_answered_and_the_form_r
     case = _case(system, reference)
     assert case.household_id == household["household_id"]
     assert case.team_code == "regional_francisco_morazan"
+
+
+def test_asking_for_a_person_or_a_case_status_mid_form_is_answered_and_the_form_resumes(system: System) -> None:
+    phone = system.fresh_phone()
+    system.ask(phone, "quiero poner una queja")
+    system.ask(phone, "1")
+    person = system.ask(phone, "quiero hablar con una persona")
+    assert "municipio" in person  # the request was taken, and the form asks its question again
+    with session_factory(system.database_url)() as session:
+        contact = session.scalars(select(Contact).where(Contact.phone == phone)).one()
+        requests = session.scalars(select(PersonRequest).where(PersonRequest.contact_id == contact.id)).all()
+    assert len(requests) == 1
+    status = system.ask(phone, "estado BVM-7K3QX")
+    assert "municipio" in status and "No encontramos una queja" in status  # answered, not read as option 7
+    assert "mes" in system.ask(phone, "Distrito Central")
 
 
 def test_a_data_update_from_the_menu_goes_to_the_data_unit(system: System) -> None:

@@ -1,0 +1,1 @@
+"""Conversation tests: the dialogue's test stories, replayed by `rasa test core`."""
