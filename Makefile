@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 RASA := $(RASA_VENV)/bin/rasa
 FLASK := $(VENV)/bin/flask --app intake
 
-.PHONY: run test setup env migrate demo-registry train validate lint format bench nlu clean
+.PHONY: run test setup env migrate demo-registry train validate lint format bench nlu nlu-report clean
 
 run: setup env migrate demo-registry train
 	$(PY) -m stack.launch
@@ -62,6 +62,10 @@ format: setup
 bench: setup train
 	$(PY) -m bench.import_rate
 	$(PY) -m bench.webhook_latency
+
+# Held-out NLU accuracy, per-intent F1, confusions and entity scores, written to docs/nlu.md.
+nlu-report: setup
+	$(PY) -m stack.nlu_report
 
 clean:
 	rm -rf var models .pytest_cache

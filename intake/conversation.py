@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from intake.assistant import AssistantUnavailable, Parse
 from intake.cases import attach_media, capture_description, live_draft, pending_survey, record_satisfaction
 from intake.clarify import FALLBACK_INTENT, answer_to_offer, not_understood, understood
-from intake.form_answers import plain
+from intake.form_answers import is_bare_answer, plain
 from intake.handoffs import active_handoff
 from intake.identity import Policy, submit_dni
 from intake.inbound import oldest_pending
@@ -53,6 +53,8 @@ DIGRESSIONS = {
     "talk_to_person",
 }
 DIGRESSION_MAX_WORDS = 6
+# Questions a bare place or month can be mistaken for while the form waits for one.
+ANSWER_LOOKALIKES = {"ask_payment", "ask_collection_point", "ask_withheld_reason", "program_info"}
 DIGRESSION_MIN_CONFIDENCE = 0.7
 
 
@@ -176,6 +178,10 @@ def process_next(
                 if picked is None:
                     understood(session, contact_id)
             to_rasa = picked or structured(parse)
+        elif parse.intent in ANSWER_LOOKALIKES and is_bare_answer(body):
+            # Inside the form, "La Ceiba, Atlántida" can sound like "where do I collect": a rule
+            # would answer that and drop the answer. As no intent, the form reads it through intake.
+            to_rasa = f"/{FALLBACK_INTENT}"
         else:
             to_rasa = structured(parse)
 

@@ -135,3 +135,16 @@ def parse_menu_choice(text: str, options: int) -> int | None:
     if number is None or not 1 <= number <= options or len(words.split()) > 4:
         return None
     return number
+
+
+def is_bare_answer(text: str) -> bool:
+    """A place or a month on its own ('la ceiba atlantida', 'marzo 2026'): an answer to the form's
+    question, even when the classifier hears a payment question in it."""
+    wanted = plain(text)
+    if not wanted or len(wanted.split()) > 5:
+        return False
+    words = [w for w in wanted.split() if not w.isdigit() and w not in ("de", "del", "en", "el", "mes")]
+    if words and all(w in MONTHS for w in words):
+        return True
+    place = match_municipality(wanted)
+    return place.municipality is not None or bool(place.candidates)

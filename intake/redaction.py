@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from intake.identifiers import normalize_dni
 
 # Digits with the separators people type between groups: a space or two, or a dash or dot with
-# spaces around it or not ("0801-1990-12345", "0801 - 1990 - 12345", "0801.1990.12345").
+# spaces around it or not ("0801-1990-12345", "0801 - 1990 - 12345", "0801.1990.12345"; phones
+# turn "-" into "–" on their own).
 # A slash is not one: "15/03/2026" is a date, which the assistant may read.
-_NUMBER_RUN = re.compile(r"(?<![\d])\+?\d(?:(?: {0,2}[\-.] {0,2}| {1,2})?\d){6,}(?![\d])")
+_NUMBER_RUN = re.compile(r"(?<![\d])\+?\d(?:(?: {0,2}[\-.–—_] {0,2}| {1,2})?\d){6,}(?![\d])")
 
 # The intent the assistant receives instead of a message that carried a DNI. Rasa parses
 # "/intent" messages without NLU, so the number never reaches its tracker.

@@ -261,3 +261,19 @@ def test_a_live_draft_is_kept_alive_by_each_message(rt: Runtime) -> None:
         draft = session.get_one(ComplaintDraft, contact)
         assert draft.description == "me cobraron 500 lempiras en la alcaldia"
         assert rt.now() - as_utc(draft.updated_at) < timedelta(minutes=1)
+
+
+def test_a_bare_place_or_month_inside_the_form_is_an_answer_not_a_payment_question(rt: Runtime) -> None:
+    from intake.cases import start_draft
+    from intake.form_answers import is_bare_answer
+
+    assert is_bare_answer("La Ceiba, Atlantida") and is_bare_answer("marzo 2026") and is_bare_answer("sps")
+    assert not is_bare_answer("donde cobro") and not is_bare_answer("cuando me pagan el de marzo")
+    contact = _receive(rt, 1, "La Ceiba, Atlantida")
+    _receive(rt, 2, "y donde cobro")
+    with rt.sessions() as session, session.begin():
+        start_draft(session, contact, "", rt.now())
+    assistant = Scripted(intent="ask_collection_point")
+    while process_next(rt.sessions, contact, assistant, POLICY, rt.now):
+        pass
+    assert [text for _, text in assistant.seen] == ["/nlu_fallback", '/ask_collection_point{"option": "2"}']

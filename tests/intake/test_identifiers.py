@@ -49,6 +49,8 @@ def test_it_reads_whatsapp_addresses() -> None:
         "mi numero 0801- 1990 -12345",
         "0801  1990  12345",
         "ID 08011990 12345.",
+        "0801–1990–12345",
+        "0801_1990_12345",
     ],
 )
 def test_a_message_with_a_dni_reaches_the_assistant_as_an_intent_only(body: str) -> None:

@@ -1,0 +1,1 @@
+"""NLU data, metrics and held-out evaluation tests."""
