@@ -162,17 +162,36 @@ def published(family: str, dims: tuple[str, ...]) -> bool:
     return any(wanted <= set(t) for t in (TABLES if family == CASES else ANSWER_TABLES))
 
 
+# Snapshots never change once taken, so each process keeps the newest one's cells in memory: a
+# page is then one small query (which snapshot is newest) instead of one per chart.
+# Keyed by database too: one process may read several (the tests do).
+_cells_cache: dict[tuple[str, int], dict[tuple[str, str], list[tuple[dict, int | None]]]] = {}
+
+
+def _tables_of(session: Session, snapshot_id: int) -> dict[tuple[str, str], list[tuple[dict, int | None]]]:
+    where = (str(session.get_bind().url), snapshot_id)
+    cached = _cells_cache.get(where)
+    if cached is None:
+        cached = {}
+        rows = session.execute(
+            select(TallyCell.family, TallyCell.dims, TallyCell.key, TallyCell.value).where(
+                TallyCell.snapshot_id == snapshot_id
+            )
+        )
+        for family, dims, key, value in rows:
+            cached.setdefault((family, dims), []).append((key, value))
+        if len(_cells_cache) > 8:  # only the newest snapshot of each database is read
+            _cells_cache.clear()
+        _cells_cache[where] = cached
+    return cached
+
+
 def table(
     session: Session, snapshot_id: int, dims: tuple[str, ...], where: dict[str, str], family: str = CASES
 ) -> list[dict[str, Any]]:
     """One published table (its dims sorted), optionally restricted to cells matching `where`."""
-    name = ",".join(sorted(dims))
-    rows = session.scalars(
-        select(TallyCell).where(
-            TallyCell.snapshot_id == snapshot_id, TallyCell.family == family, TallyCell.dims == name
-        )
-    )
-    out = [{**cell.key, "casos": cell.value} for cell in rows if all(cell.key.get(d) == v for d, v in where.items())]
+    cells = _tables_of(session, snapshot_id).get((family, ",".join(sorted(dims))), [])
+    out = [{**key, "casos": value} for key, value in cells if all(key.get(d) == v for d, v in where.items())]
     return sorted(out, key=lambda row: [str(row.get(d, "")) for d in sorted(dims)])
 
 
