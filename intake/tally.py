@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -150,6 +150,19 @@ def take_snapshot(session: Session, now: datetime, k: int = DEFAULT_K) -> int:
         for name, value in _metrics(session, k).items()
     )
     return snapshot.id
+
+
+SNAPSHOT_EVERY = timedelta(days=1)
+
+
+def snapshot_if_due(session: Session, now: datetime, k: int = DEFAULT_K) -> int | None:
+    """Take the day's snapshot if the newest is a day old or there is none (a fresh system, or
+    beat restarted without its schedule file): the page is never empty for a day, and still
+    never fresher than daily."""
+    newest = latest(session)
+    if newest is not None and now - as_utc(newest.taken_at) < SNAPSHOT_EVERY:
+        return None
+    return take_snapshot(session, now, k)
 
 
 def latest(session: Session) -> TallySnapshot | None:

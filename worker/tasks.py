@@ -19,7 +19,7 @@ from intake.queue import PROCESS_INBOUND, ROUTE_CASE, SEND_OUTBOUND
 from intake.routing import route, unrouted
 from intake.runtime import runtime
 from intake.sla import sweep
-from intake.tally import take_snapshot
+from intake.tally import snapshot_if_due, take_snapshot
 from worker.celery_app import app
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,15 @@ def sla_sweep() -> dict[str, int]:
 
 @app.task(name="tally.snapshot")
 def tally_snapshot() -> int:
-    """Publish today's figures (a scheduled snapshot, never live counts)."""
+    """Publish today's figures now (a scheduled snapshot, never live counts)."""
     rt = runtime()
     with rt.sessions() as session, session.begin():
         return take_snapshot(session, rt.now())
+
+
+@app.task(name="tally.snapshot_if_due")
+def tally_snapshot_if_due() -> int | None:
+    """Publish the day's figures once a day, and at once on a system that has none."""
+    rt = runtime()
+    with rt.sessions() as session, session.begin():
+        return snapshot_if_due(session, rt.now())

@@ -76,3 +76,16 @@ def test_a_filter_shows_only_protected_cells(client: FlaskClient, rt: Runtime) -
     with rt.sessions() as session:
         assert session.scalars(select(Case.description)).first()  # descriptions exist…
     assert "(sin descripción)" not in page  # …and never reach the public page
+
+
+def test_a_snapshot_is_taken_at_once_on_a_fresh_system_then_once_a_day(rt: Runtime) -> None:
+    from datetime import timedelta
+
+    from intake.tally import snapshot_if_due
+
+    _cases(rt, 12)
+    with rt.sessions() as session, session.begin():
+        first = snapshot_if_due(session, rt.now())
+        assert first is not None
+        assert snapshot_if_due(session, rt.now() + timedelta(hours=23)) is None
+        assert snapshot_if_due(session, rt.now() + timedelta(hours=24, minutes=1)) not in (None, first)
