@@ -44,7 +44,8 @@ demo-registry: migrate
 	@if $(PY) -c "from stack.demo import registry_is_empty as e; raise SystemExit(0 if e() else 1)"; then \
 	  $(FLASK) registry demo --households 1000 --seed 1 --out var/demo && \
 	  $(FLASK) registry import var/demo/beneficiaries.csv var/demo/payments.csv && \
-	  $(FLASK) staff demo; \
+	  $(FLASK) staff demo && \
+	  $(FLASK) tally snapshot; \
 	fi
 
 train: setup

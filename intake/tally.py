@@ -157,8 +157,8 @@ SNAPSHOT_EVERY = timedelta(days=1)
 
 def snapshot_if_due(session: Session, now: datetime, k: int = DEFAULT_K) -> int | None:
     """Take the day's snapshot if the newest is a day old or there is none (a fresh system, or
-    beat restarted without its schedule file): the page is never empty for a day, and still
-    never fresher than daily."""
+    beat restarted without its schedule file): the page is not empty for a day, and releases
+    stay a day apart."""
     newest = latest(session)
     if newest is not None and now - as_utc(newest.taken_at) < SNAPSHOT_EVERY:
         return None

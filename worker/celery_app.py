@@ -26,7 +26,7 @@ def make_celery() -> Celery:
             "sla-sweep": {"task": "cases.sla_sweep", "schedule": 300.0},
             # Daily: comparing two releases must not single out one case, so figures are not live.
             # Checked every 15 minutes, so a fresh system (or a beat without its schedule file)
-            # publishes at once instead of a day later.
+            # publishes within 15 minutes instead of a day later.
             "tally-snapshot": {"task": "tally.snapshot_if_due", "schedule": 900.0},
         },
         timezone="America/Tegucigalpa",
