@@ -170,13 +170,15 @@ def process_next(
         elif draft is None:
             # Outside a form the worker handles misunderstandings itself (inside one, the form's
             # validation reads the answer, so a low-confidence parse is not a misunderstanding).
+            ask = None
             with sessions() as session, session.begin():
                 picked = answer_to_offer(session, contact_id, body, now())
                 if picked is None and parse.intent == FALLBACK_INTENT:
                     ask = not_understood(session, contact_id, parse.ranking, now())
-                    return _record_replies(sessions, inbound_id, [ask], now())
-                if picked is None:
+                elif picked is None:
                     understood(session, contact_id)
+            if ask is not None:  # recorded after the offer is committed, so a reply can pick from it
+                return _record_replies(sessions, inbound_id, [ask], now())
             to_rasa = picked or structured(parse)
         elif parse.intent in ANSWER_LOOKALIKES and is_bare_answer(body):
             # Inside the form, "La Ceiba, Atlántida" can sound like "where do I collect": a rule
