@@ -13,9 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from intake.cases import STATE_NAMES, TYPE_NAMES, append_event
-from intake.models import Case, CaseCategory, CaseEvent, CommitteeSignoff, Staff, TallyCell, as_utc
+from intake.models import Case, CaseCategory, CaseEvent, CommitteeSignoff, Staff, as_utc
 from intake.redaction import mask_numbers
-from intake.tally import CASES, latest, month_of
+from intake.tally import latest, month_of, table
 
 SAMPLE_SIZE = 20
 MAX_OBSERVATIONS = 2000
@@ -101,12 +101,8 @@ def signable_months(session: Session, now: datetime) -> list[str]:
     if snapshot is None:
         return []
     current = month_of(now)
-    months = session.scalars(
-        select(TallyCell.key).where(
-            TallyCell.snapshot_id == snapshot.id, TallyCell.family == CASES, TallyCell.dims == "month"
-        )
-    ).all()
-    return sorted((m["month"] for m in months if m["month"] < current), reverse=True)
+    months = [row["month"] for row in table(session, snapshot.id, ("month",), {})]
+    return sorted((m for m in months if m < current), reverse=True)
 
 
 def sign_off(session: Session, member: Staff, month: str, observations: str, now: datetime) -> CommitteeSignoff:
@@ -127,7 +123,8 @@ def sign_off(session: Session, member: Staff, month: str, observations: str, now
         raise SignoffError(f"El mes {month} no se puede firmar: debe haber terminado y estar publicado.")
     snapshot = latest(session)
     assert snapshot is not None  # signable_months found months in it
-    total = _month_total(session, snapshot.id, month)
+    rows = table(session, snapshot.id, ("month",), {"month": month})
+    total = rows[0]["casos"] if rows else None
     signoff = CommitteeSignoff(
         month=month,
         snapshot_id=snapshot.id,
@@ -142,15 +139,6 @@ def sign_off(session: Session, member: Staff, month: str, observations: str, now
     except IntegrityError:
         raise SignoffError(f"El mes {month} ya fue firmado.") from None
     return signoff
-
-
-def _month_total(session: Session, snapshot_id: int, month: str) -> int | None:
-    cells = session.scalars(
-        select(TallyCell).where(
-            TallyCell.snapshot_id == snapshot_id, TallyCell.family == CASES, TallyCell.dims == "month"
-        )
-    )
-    return next((c.value for c in cells if c.key.get("month") == month), None)
 
 
 def signoffs(session: Session) -> list[dict[str, Any]]:

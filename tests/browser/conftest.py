@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
+
+from tests.conftest import base_env
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -23,3 +26,18 @@ def browser() -> Iterator[Browser]:
         )
         yield instance
         instance.close()
+
+
+def web_env(database_url: str, port: int) -> dict[str, str]:
+    """The web app alone on `port` (no Rasa, no action server), as the browser tests start it."""
+    return {
+        **os.environ,
+        **base_env(
+            PORT=str(port),
+            DATABASE_URL=database_url,
+            PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+            LOG_LEVEL="WARNING",
+            RASA_URL="http://127.0.0.1:1",
+            ACTION_SERVER_URL="http://127.0.0.1:1",
+        ),
+    }

@@ -3,7 +3,6 @@ the observations appear on the public page; screenshots for docs/."""
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,8 +18,7 @@ from intake.runtime import Runtime, set_runtime
 from intake.settings import Settings
 from intake.tally import month_of, take_snapshot
 from stack.processes import free_port, system_processes
-from tests.browser.conftest import SHOTS
-from tests.conftest import base_env
+from tests.browser.conftest import SHOTS, web_env
 from tests.intake.case_helpers import add_staff, file
 
 pytestmark = pytest.mark.stack
@@ -31,17 +29,7 @@ def test_a_committee_member_reviews_the_sample_and_signs_the_month(browser: Brow
     database_url = f"sqlite:///{tmp_path / 'committee.db'}"
     upgrade(database_url)
     port = free_port()
-    env = {
-        **os.environ,
-        **base_env(
-            PORT=str(port),
-            DATABASE_URL=database_url,
-            PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
-            LOG_LEVEL="WARNING",
-            RASA_URL="http://127.0.0.1:1",
-            ACTION_SERVER_URL="http://127.0.0.1:1",
-        ),
-    }
+    env = web_env(database_url, port)
     rt = Runtime(Settings.from_env(env))
     set_runtime(rt)
     last_month = rt.now() - timedelta(days=35)

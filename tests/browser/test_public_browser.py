@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 from datetime import timedelta
 from pathlib import Path
@@ -17,8 +16,7 @@ from intake.runtime import Runtime, set_runtime
 from intake.settings import Settings
 from intake.tally import month_of, take_snapshot
 from stack.processes import free_port, system_processes
-from tests.browser.conftest import SHOTS
-from tests.conftest import base_env
+from tests.browser.conftest import SHOTS, web_env
 from tests.intake.case_helpers import add_staff, file
 
 pytestmark = pytest.mark.stack
@@ -28,16 +26,7 @@ def test_the_public_page_shows_charts_and_hides_small_counts(browser: Browser, t
     database_url = f"sqlite:///{tmp_path / 'public.db'}"
     upgrade(database_url)
     port = free_port()
-    env = {
-        **os.environ,
-        **base_env(
-            PORT=str(port),
-            DATABASE_URL=database_url,
-            LOG_LEVEL="WARNING",
-            RASA_URL="http://127.0.0.1:1",
-            ACTION_SERVER_URL="http://127.0.0.1:1",
-        ),
-    }
+    env = web_env(database_url, port)
     rt = Runtime(Settings.from_env(env))
     set_runtime(rt)
     rng = random.Random(4)

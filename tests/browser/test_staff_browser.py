@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,10 +17,9 @@ from intake.models import Case, CaseEvent, OutboundMessage, Staff, StaffAccount
 from intake.registry import import_files
 from intake.routing import route
 from stack.processes import Process, free_port, system_processes
-from tests.conftest import base_env
+from tests.browser.conftest import SHOTS, web_env
 
 pytestmark = pytest.mark.stack
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "una-contraseña-larga-123"
 
 
@@ -34,17 +32,7 @@ def web(tmp_path: Path) -> Iterator[dict]:
 
     import_files(engine_for(database_url), *files)
     port = free_port()
-    env = {
-        **os.environ,
-        **base_env(
-            PORT=str(port),
-            DATABASE_URL=database_url,
-            PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
-            LOG_LEVEL="WARNING",
-            RASA_URL="http://127.0.0.1:1",
-            ACTION_SERVER_URL="http://127.0.0.1:1",
-        ),
-    }
+    env = web_env(database_url, port)
     from intake.runtime import Runtime, set_runtime
     from intake.settings import Settings
 
