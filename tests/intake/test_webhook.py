@@ -11,7 +11,7 @@ from intake.inbound import stale_pending
 from intake.models import Contact, InboundMessage, OutboundMessage
 from intake.queue import PROCESS_INBOUND
 from intake.runtime import Runtime
-from tests.conftest import TWILIO_AUTH_TOKEN
+from tests.conftest import TEST_REDIS_URL, TWILIO_AUTH_TOKEN
 
 URL = "https://linea.example.hn/twilio/inbound"
 
@@ -47,7 +47,7 @@ def queued_tasks(rt: Runtime) -> list[bytes]:
 
 
 def setup_function() -> None:
-    redis.Redis.from_url("redis://127.0.0.1:6379/7").flushdb()
+    redis.Redis.from_url(TEST_REDIS_URL).flushdb()
 
 
 def test_a_signed_message_is_stored_and_answered_with_empty_twiml(client: FlaskClient, rt: Runtime) -> None:

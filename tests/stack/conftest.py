@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from stack.train import ensure_model
 from stack.twilio_standin import TwilioStandIn
 from tests.conftest import TWILIO_AUTH_TOKEN, base_env, drop_pg_database, fresh_database
 
-STACK_REDIS_URL = "redis://127.0.0.1:6379/8"
+STACK_REDIS_URL = os.environ.get("TEST_STACK_REDIS_URL", "redis://127.0.0.1:6379/8")
 TWILIO_SID = "AC" + "2" * 32
 LINE_NUMBER = "+50422220000"
 

@@ -27,7 +27,7 @@ from tests.conftest import base_env, create_pg_database, drop_pg_database
 
 pytestmark = pytest.mark.stack
 COMPLAINTS = 1000
-KILL_REDIS_URL = "redis://127.0.0.1:6379/10"
+KILL_REDIS_URL = os.environ.get("TEST_KILL_REDIS_URL", "redis://127.0.0.1:6379/10")
 MUNICIPALITIES = ["0501", "0801", "1501", "0101", "0601", "1801"]
 CATEGORIES = ["pago_no_recibido", "punto_de_pago", "cobro_indebido", "maltrato", "exclusion"]
 
