@@ -101,6 +101,10 @@ class InboundMessage(Base):
     enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The case this message was about (its form, a status query, a reply): a case page shows only these.
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True, index=True)
+    # Set when retention removed the body (and media links); the row and its counts stay.
+    body_purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class OutboundMessage(Base):
@@ -121,6 +125,10 @@ class OutboundMessage(Base):
     error: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The case this message was about (a notice, a staff reply, an answer to a status query).
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True, index=True)
+    # Set when retention removed the body; the row and its counts stay.
+    body_purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class IdentityAttempt(Base):
@@ -147,6 +155,9 @@ class PersonRequest(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")  # open -> taken -> closed
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     taken_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    # Fixed when the request is made: the office of the household, the data unit, or the
+    # integrity unit when the contact has a protected case (see person_requests.team_for).
+    team_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 # --- Cases (complaints, requests, appeals) -------------------------------------------------
@@ -260,6 +271,19 @@ class CaseEvent(Base):
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
+class PersonRequestEvent(Base):
+    """Append-only log of what staff did with a 'hablar con una persona' request (views included)."""
+
+    __tablename__ = "person_request_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("person_requests.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(40))  # staff:<id> | system
+    kind: Mapped[str] = mapped_column(String(32))  # viewed | taken | replied | closed
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
 class CaseEvidence(Base):
     __tablename__ = "case_evidence"
 
@@ -319,6 +343,8 @@ class LoginFailure(Base):
     email: Mapped[str] = mapped_column(String(200), index=True)
     address: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # "password" (wrong e-mail or password) or "code" (right password, wrong TOTP code)
+    kind: Mapped[str] = mapped_column(String(16), default="password", server_default="password")
 
 
 class Handoff(Base):
