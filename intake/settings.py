@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,6 +38,18 @@ def _float(env: dict[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
 
 
+def tracker_url(redis_url: str) -> str:
+    """The trackers' default home: the broker's server, the next database number (of Redis's 16).
+
+    Kept apart so that flushing, evicting or backing up one never touches the other."""
+    parts = urlsplit(redis_url)
+    try:
+        db = int(parts.path.lstrip("/") or "0")
+    except ValueError:
+        raise SettingsError(f"REDIS_URL must end in a database number, got {redis_url!r}") from None
+    return urlunsplit(parts._replace(path=f"/{(db + 1) % 16}"))
+
+
 @dataclass(frozen=True)
 class Settings:
     """One immutable bag of configuration, built by `Settings.from_env()`."""
@@ -62,11 +75,14 @@ class Settings:
     sweep_after_s: int
     visibility_timeout_s: int
     log_level: str
+    # Rasa's conversation trackers: their own Redis database, never the broker's (see tracker_url).
+    tracker_redis_url: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         port = _int(env, "PORT", 8000)
+        redis_url = _str(env, "REDIS_URL", "redis://127.0.0.1:6379/0")
         default_db = f"sqlite:///{ROOT / 'var' / 'lineaciudadana.db'}"
         validate = _str(env, "TWILIO_VALIDATE_SIGNATURE", "true").lower()
         if validate not in {"true", "false"}:
@@ -75,7 +91,7 @@ class Settings:
             port=port,
             public_base_url=_str(env, "PUBLIC_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
             database_url=_str(env, "DATABASE_URL", default_db),
-            redis_url=_str(env, "REDIS_URL", "redis://127.0.0.1:6379/0"),
+            redis_url=redis_url,
             twilio_account_sid=_str(env, "TWILIO_ACCOUNT_SID", ""),
             twilio_auth_token=_str(env, "TWILIO_AUTH_TOKEN", ""),
             twilio_api_url=_str(env, "TWILIO_API_URL", "https://api.twilio.com").rstrip("/"),
@@ -93,6 +109,7 @@ class Settings:
             sweep_after_s=_int(env, "SWEEP_AFTER_S", 30),
             visibility_timeout_s=_int(env, "CELERY_VISIBILITY_TIMEOUT_S", 600),
             log_level=_str(env, "LOG_LEVEL", "INFO").upper(),
+            tracker_redis_url=_str(env, "TRACKER_REDIS_URL", "") or tracker_url(redis_url),
         )
         settings.check()
         return settings
