@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from intake.case_messages import link_current, link_form
 from intake.deadlines import HONDURAS, add_business_days, amber_from
 from intake.geography import municipalities
 from intake.identity import households_for_phone
+from intake.inbound import oldest_pending
 from intake.models import (
     Case,
     CaseCategory,
@@ -104,6 +106,10 @@ def start_draft(session: Session, contact_id: int, opening_text: str, now: datet
     draft = draft_for(session, contact_id, now)
     draft.awaiting, draft.description, draft.media = None, "", []
     draft.opening_text, draft.updated_at = opening_text, now
+    # The message being answered (the worker holds the contact's lock) opened the form: filing
+    # links it and every later message up to the confirmation to the case.
+    opening = oldest_pending(session, contact_id)
+    draft.first_inbound_id = opening.id if opening else None
 
 
 def await_description(session: Session, contact_id: int, now: datetime) -> None:
@@ -224,6 +230,7 @@ def file_case(
         )
     if draft and draft.media:
         append_event(session, case.id, "beneficiary", "evidence_attached", now, count=len(draft.media))
+    link_form(session, case, draft.first_inbound_id if draft else None)
     discard_draft(session, contact.id)
     return case, True
 
@@ -266,7 +273,9 @@ def notify(session: Session, case: Case, key: str, body: str, now: datetime) -> 
     """Queue a message to the complainant, once per key, on the channel they used."""
     if session.scalar(select(OutboundMessage.id).where(OutboundMessage.key == key)) is not None:
         return None
-    return queue_message(session, key, session.get_one(InboundMessage, case.source_inbound_id), body, now)
+    message = queue_message(session, key, session.get_one(InboundMessage, case.source_inbound_id), body, now)
+    message.case_id = case.id
+    return message
 
 
 def change_state(
@@ -311,6 +320,7 @@ def pending_survey(session: Session, contact: Contact, now: datetime) -> Case | 
 
 def record_satisfaction(session: Session, case: Case, score: int, now: datetime) -> None:
     case.satisfaction = score
+    link_current(session, case.contact_id, case.id)
     append_event(session, case.id, "beneficiary", "satisfaction", now, score=score)
 
 
@@ -319,5 +329,6 @@ def reopen(session: Session, case: Case, now: datetime) -> bool:
     if case.closed_at is None or as_utc(case.closed_at) < now - REOPEN_WINDOW:
         return False
     case.state, case.closed_at = "reopened", None
+    link_current(session, case.contact_id, case.id)
     append_event(session, case.id, "beneficiary", "reopened", now)
     return True

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from intake.authz import eligible_members
 from intake.cases import OPEN_STATES, append_event
 from intake.models import Case, RoutingRule, Staff
 
@@ -31,9 +32,12 @@ def choose_team(session: Session, case: Case) -> str | None:
 
 def choose_assignee(session: Session, team_code: str, case: Case) -> Staff | None:
     """The active member with fewest open cases; for a sensitive case, nobody from the office involved."""
-    query = select(Staff).where(Staff.team_code == team_code, Staff.active.is_(True), Staff.role != "supervisor")
-    if case.sensitive:
-        query = query.where(or_(Staff.department.is_(None), Staff.department != case.department))
+    query = select(Staff).where(
+        Staff.team_code == team_code,
+        Staff.active.is_(True),
+        Staff.role != "supervisor",
+        eligible_members(case.department, case.sensitive),
+    )
     members = session.scalars(query).all()
     if not members:
         return None
@@ -69,9 +73,12 @@ def route(session: Session, case_id: int, now: datetime) -> str:
 
 
 def supervisor_of(session: Session, team_code: str, case: Case) -> Staff | None:
-    query = select(Staff).where(Staff.team_code == team_code, Staff.active.is_(True), Staff.role == "supervisor")
-    if case.sensitive:
-        query = query.where(or_(Staff.department.is_(None), Staff.department != case.department))
+    query = select(Staff).where(
+        Staff.team_code == team_code,
+        Staff.active.is_(True),
+        Staff.role == "supervisor",
+        eligible_members(case.department, case.sensitive),
+    )
     return session.scalars(query.order_by(Staff.id)).first()
 
 

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from intake.authz import scope, sees_identity
+from intake.authz import may_hold, scope, sees_identity, sees_transcript
+from intake.case_messages import case_transcript
 from intake.cases import OPEN_STATES, STATE_NAMES, TYPE_NAMES
 from intake.deadlines import HONDURAS, traffic_light
 from intake.handoffs import active_handoff
@@ -22,11 +23,11 @@ from intake.models import (
     Contact,
     Household,
     InboundMessage,
-    OutboundMessage,
     Payment,
     Staff,
     as_utc,
 )
+from intake.redaction import mask_numbers
 
 WHATSAPP_WINDOW = timedelta(hours=24)
 EVENT_NAMES = {
@@ -45,17 +46,8 @@ EVENT_NAMES = {
     "satisfaction": "satisfacción",
     "reopened": "reabierta",
     "committee_sampled": "vista en la muestra anónima del comité",
-}
-SEND_STATUS = {
-    "queued": "en cola",
-    "sending": "enviando",
-    "sent": "enviado",
-    "delivered": "entregado",
-    "read": "leído",
-    "failed": "falló",
-    "undelivered": "no entregado",
-    "unknown": "sin confirmar",
-    "recorded": "registrado",
+    "reassigned": "reasignada",
+    "handed_back": "devuelta al asistente",
 }
 
 
@@ -128,18 +120,6 @@ def whatsapp_window_closed(session: Session, case: Case, now: datetime) -> bool:
 def case_detail(session: Session, staff: Staff, case: Case, now: datetime, revealed: bool) -> dict[str, Any]:
     contact = session.get_one(Contact, case.contact_id)
     identity = sees_identity(staff, case, revealed)
-    transcript = []
-    inbound = session.scalars(
-        select(InboundMessage).where(InboundMessage.contact_id == contact.id).order_by(InboundMessage.id)
-    ).all()
-    outbound = session.scalars(
-        select(OutboundMessage).where(OutboundMessage.contact_id == contact.id).order_by(OutboundMessage.id)
-    ).all()
-    for m in inbound:
-        transcript.append((as_utc(m.received_at), "beneficiario", m.body or "(archivo adjunto)", ""))
-    for m in outbound:
-        transcript.append((as_utc(m.created_at), "línea", m.body, SEND_STATUS.get(m.status, m.status)))
-    transcript.sort(key=lambda item: item[0])
     household = session.get(Household, case.household_id) if case.household_id and identity else None
     payments = []
     if household:
@@ -158,7 +138,9 @@ def case_detail(session: Session, staff: Staff, case: Case, now: datetime, revea
         "household": household,
         "dni": mask_dni(household.dni) if household else None,
         "payments": payments,
-        "transcript": [(local(at), who, text, status) for at, who, text, status in transcript],
+        # The story as told, with any DNI or phone in it masked like everything staff read.
+        "description": mask_numbers(case.description),
+        "transcript": case_transcript(session, case) if sees_transcript(staff, case, revealed) else None,
         "evidence": session.scalars(select(CaseEvidence).where(CaseEvidence.case_id == case.id)).all(),
         "events": session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all(),
         "whatsapp_closed": whatsapp_window_closed(session, case, now),
@@ -169,11 +151,9 @@ def case_detail(session: Session, staff: Staff, case: Case, now: datetime, revea
         "team": [
             m
             for m in session.scalars(
-                select(Staff).where(
-                    Staff.team_code == case.team_code, Staff.active.is_(True), Staff.role != "supervisor"
-                )
+                select(Staff).where(Staff.team_code == case.team_code, Staff.role != "supervisor").order_by(Staff.id)
             )
-            if not (case.sensitive and m.department == case.department)
+            if may_hold(m, case)
         ],
         "staff_names": dict(session.execute(select(Staff.id, Staff.name)).all()),
     }
