@@ -10,13 +10,17 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import intake_client, texts
 
+# The worker tells Rasa only that a reference was given (intake.conversation.REFERENCE_GIVEN);
+# intake reads the reference from the message, and the worker fills the reply's placeholders.
+REFERENCE_GIVEN = "en_mensaje"
+STATUS_TEMPLATE = "{{estado_caso}}"
+REOPENED_TEMPLATE = "{{caso_reabierto}}"
+NOT_REOPENABLE_TEMPLATE = "{{caso_no_reabrible}}"
+
 
 def _reference(tracker: Tracker) -> str | None:
     value = next(tracker.get_latest_entity_values("reference"), None)
-    if not value:
-        return None
-    code = str(value).upper().replace(" ", "").replace("-", "")
-    return f"BVM-{code[3:]}" if code.startswith("BVM") and len(code) == 8 else None
+    return REFERENCE_GIVEN if value else None
 
 
 class ActionCaseStatus(Action):
@@ -33,13 +37,7 @@ class ActionCaseStatus(Action):
         if status is None:
             dispatcher.utter_message(text=texts.CASE_NOT_FOUND if reference else texts.CASE_ASK_REFERENCE)
             return []
-        dispatcher.utter_message(
-            text=texts.CASE_STATUS.format(
-                kind=status["type"], reference=status["reference"], state=status["state_name"]
-            )
-        )
-        if status["public_update"]:
-            dispatcher.utter_message(text=texts.CASE_STATUS_UPDATE.format(update=status["public_update"]))
+        dispatcher.utter_message(text=STATUS_TEMPLATE)  # reference, state and staff update: filled by the worker
         return []
 
 
@@ -53,16 +51,14 @@ class ActionReopenCase(Action):
             dispatcher.utter_message(text="Escriba REABRIR y el código de su queja, por ejemplo: REABRIR BVM-7K3Q9.")
             return []
         try:
-            code, body = intake_client.reopen_case(tracker.sender_id, reference)
+            code, _ = intake_client.reopen_case(tracker.sender_id, reference)
         except intake_client.IntakeUnavailable:
             dispatcher.utter_message(text=texts.SERVICE_DOWN)
             return []
         if code == 200:
-            dispatcher.utter_message(text=texts.CASE_REOPENED.format(kind=body["type"], reference=reference))
+            dispatcher.utter_message(text=REOPENED_TEMPLATE)
         elif code == 409:
-            dispatcher.utter_message(
-                text=texts.CASE_NOT_REOPENABLE.format(kind=body["type"], reference=reference, state=body["state_name"])
-            )
+            dispatcher.utter_message(text=NOT_REOPENABLE_TEMPLATE)
         else:
             dispatcher.utter_message(text=texts.CASE_NOT_FOUND)
         return []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import date
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -25,17 +24,17 @@ FORM_SLOTS = (
     "category",
     "needs_cycle",
     "municipality",
-    "place",
     "cycle",
     "description",
     "confidentiality",
     "confirm",
 )
 SENSITIVE = ("maltrato", "cobro_indebido")
+FILED_TEMPLATE = "{{caso_registrado}}"
 # What a "change" choice at the confirmation empties, so the form asks it again.
 CHANGES = {
     "change_category": ("category", "needs_cycle", "cycle"),
-    "change_municipality": ("municipality", "place"),
+    "change_municipality": ("municipality",),
     "change_cycle": ("cycle",),
     "change_description": ("description",),
     "change_confidentiality": ("confidentiality",),
@@ -152,15 +151,13 @@ class ValidateCaseForm(FormValidationAction):
             events: list[EventType] = [SlotSet(slot, value)]
             if slot == "category":
                 events.append(SlotSet("needs_cycle", bool(result.get("needs_cycle"))))
-            if slot == "municipality":
-                events.append(SlotSet("place", result.get("display")))
             if slot == "confirm" and value in CHANGES:
                 events = [SlotSet(name, None) for name in CHANGES[value]] + [SlotSet("confirm", None)]
             return events
         if intent in DIGRESSIONS:
             return []  # not an answer: the form steps aside and a rule answers the question
         error = result.get("error", "")
-        dispatcher.utter_message(text=texts.INVALID.get(error, texts.INVALID["confirm_unknown"]).format(**result))
+        dispatcher.utter_message(text=texts.INVALID.get(error, texts.INVALID["confirm_unknown"]))
         return [SlotSet(slot, None)]
 
 
@@ -248,7 +245,8 @@ class ActionAskConfirm(Action):
             return []
         lines = [
             f"Tipo: {categories.get(tracker.get_slot('category'), '-')}",
-            f"Municipio: {tracker.get_slot('place') or '-'}",
+            # The worker writes the municipality's name in place of its code (intake.reply_templates).
+            f"Municipio: {{{{municipio:{tracker.get_slot('municipality') or '-'}}}}}",
         ]
         changes = ["category"] if case_type in ("grievance", "data_update") else []
         changes.append("municipality")
@@ -271,11 +269,6 @@ def _clear() -> list[EventType]:
     return [SlotSet(slot, None) for slot in (*FORM_SLOTS, "case_type", "requested_slot")]
 
 
-def _long_date(iso: str) -> str:
-    day = date.fromisoformat(iso)
-    return f"{day.day} de {MONTHS[day.month - 1]} de {day.year}"
-
-
 class ActionFileCase(Action):
     def name(self) -> str:
         return "action_file_case"
@@ -292,19 +285,14 @@ class ActionFileCase(Action):
             "confidentiality": tracker.get_slot("confidentiality") or "identified",
         }
         try:
-            status, body = intake_client.file_case(tracker.sender_id, fields)
+            status, _ = intake_client.file_case(tracker.sender_id, fields)
         except intake_client.IntakeUnavailable:
-            status, body = 503, {}
+            status = 503
         if status not in (200, 201):
             dispatcher.utter_message(text=texts.CASE_FAILED)
             return _clear()
-        dispatcher.utter_message(
-            text=texts.CASE_FILED.format(
-                kind=KIND[case_type], reference=body["reference"], deadline=_long_date(body["deadline_date"])
-            )
-        )
-        if fields["confidentiality"] == "anonymous":
-            dispatcher.utter_message(text=texts.CASE_FILED_ANONYMOUS)
+        # Reference and deadline are filled by the worker from the case this message filed.
+        dispatcher.utter_message(text=FILED_TEMPLATE)
         return _clear()
 
 

@@ -21,7 +21,8 @@ ANSWER_CODES = (403, 404, 409, 422)
 
 
 def _call(method: str, path: str, payload: dict[str, Any] | None = None) -> tuple[int, Any]:
-    base = os.environ.get("INTERNAL_API_URL", "http://127.0.0.1:8000").rstrip("/")
+    # intake's internal listener (INTERNAL_PORT, PORT + 1 by default), never its public port.
+    base = os.environ.get("INTERNAL_API_URL", "http://127.0.0.1:8001").rstrip("/")
     token = os.environ.get("INTERNAL_API_TOKEN", "")
     data = json.dumps(payload).encode() if payload is not None else None
     headers = {"Authorization": f"Bearer {token}"}
@@ -48,6 +49,12 @@ def statement(sender: str, topic: str) -> dict[str, Any] | None:
     reason; intake counts the answer for the public tally); None if identity is not verified."""
     status, body = _call("GET", f"/contacts/{sender}/statement?answering={topic}")
     return body if status == 200 else None
+
+
+def record_answer(sender: str, topic: str) -> bool:
+    """Count an answer about `topic` (next, point or reason) for the public tally; False if identity
+    is not verified. The values themselves are filled in by the worker, never sent to Rasa."""
+    return _call("POST", f"/contacts/{sender}/answers", {"topic": topic})[0] == 201
 
 
 def request_person(sender: str) -> int:

@@ -97,14 +97,16 @@ def main() -> None:
         "TWILIO_AUTH_TOKEN": TOKEN,
         "TWILIO_API_URL": twilio.url,
         "PSEUDONYM_KEY": "bench-pseudonym-key-0123456789",
+        "COMMITTEE_SAMPLE_KEY": "bench-committee-sample-key-0123456789",
         "INTERNAL_API_TOKEN": "bench-internal-token-0123456789",
-        "RASA_API_TOKEN": "bench-rasa-api-token-0123456789",
+        "RASA_API_TOKEN": "bench-rasa-api-token-0123456789abcdef",
+        "ACTION_SERVER_TOKEN": "bench-action-server-token-0123456789",
         "RASA_URL": f"http://127.0.0.1:{free_port()}",
         "ACTION_SERVER_URL": f"http://127.0.0.1:{free_port()}",
-        "INTERNAL_API_URL": f"http://127.0.0.1:{port}",
+        "INTERNAL_PORT": str(free_port()),
         "LOG_LEVEL": "WARNING",
     }
-    processes = system_processes(env, workers=args.workers)[:4]
+    processes = [p for p in system_processes(env, workers=args.workers) if p.name != "beat"]
     for process in processes:
         process.log_path = directory / f"{process.name}.log"
         process.start()

@@ -4,31 +4,48 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from intake.models import LoginFailure, Staff, StaffAccount, StaffSession, as_utc
 
 IDLE_TIMEOUT = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = timedelta(hours=10)  # a working day; then log in again
-# Throttling keys on account *and* address: an attacker elsewhere slows only themselves,
-# so they cannot lock the real person out. Each address also has an overall cap.
+# Throttling never locks a person out because of someone else's failures (docs/staff-app.md):
+# - per account *and* address: after FREE_FAILURES the pair waits (30 s doubling, at most the
+#   window), checked before the password, so an attacker elsewhere slows only themselves;
+# - an address over ADDRESS_CAP failures across accounts (password spraying) loses its free
+#   failures, but only for the accounts it has failed against: it waits after its *first*
+#   failure on an account instead of the fifth, never longer than the per-pair maximum. An
+#   account it has not failed against is never slowed, so many bad logins from a shared address
+#   (an office NAT, a proxy before TRUSTED_PROXIES is set) do not stop anyone else logging in
+#   from it. A global cap would: whoever fills it locks every account out.
+# - per account, any address: after CODE_FAILURES wrong TOTP codes that followed a *right*
+#   password, code attempts are refused for the window. Only someone who has the password can
+#   trigger it, so it is no lockout vector for outsiders; it is logged so an admin can act.
 FAILURE_WINDOW = timedelta(minutes=15)
 FREE_FAILURES = 5  # per account and address before waiting is required
-ADDRESS_CAP = 50  # failures from one address across all accounts in the window
+ADDRESS_CAP = 50  # failures from one address across all accounts before it loses its free failures
+CODE_FAILURES = 5  # wrong codes after a right password, per account, before code attempts are refused
+FIRST_WAIT_S = 30
+TOTP_CODE = re.compile(r"[0-9]{6}")  # ASCII only: \d would also match full-width digits
 ISSUER = "Línea Ciudadana BVM"
 ROLES = ("agent", "supervisor", "integrity", "committee", "admin")
 
 _hasher = PasswordHasher()  # argon2-cffi's defaults are Argon2id (RFC 9106 low-memory profile)
 # Checked against when the e-mail is unknown, so timing does not reveal which accounts exist.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+log = logging.getLogger(__name__)
 
 
 class AccountError(ValueError):
@@ -58,26 +75,51 @@ class LoginResult:
     wait_seconds: int = 0  # > 0: throttled, try again later
 
 
+def _count(session: Session, *where: Any) -> int:
+    return session.scalar(select(func.count()).select_from(LoginFailure).where(*where)) or 0
+
+
 def _throttle(session: Session, email: str, address: str, now: datetime) -> int:
+    """Seconds this address must wait before trying this account again (0: go ahead)."""
     since = now - FAILURE_WINDOW
-    mine = session.scalar(
-        select(func.count())
-        .select_from(LoginFailure)
-        .where(LoginFailure.email == email, LoginFailure.address == address, LoginFailure.at >= since)
-    )
-    from_address = session.scalar(
-        select(func.count()).select_from(LoginFailure).where(LoginFailure.address == address, LoginFailure.at >= since)
-    )
-    if from_address >= ADDRESS_CAP:
-        return int(FAILURE_WINDOW.total_seconds())
-    if mine < FREE_FAILURES:
+    mine = _count(session, LoginFailure.email == email, LoginFailure.address == address, LoginFailure.at >= since)
+    if mine == 0:
+        return 0  # never slowed on an account it has not failed against, whatever the address did
+    free = FREE_FAILURES
+    if _count(session, LoginFailure.address == address, LoginFailure.at >= since) >= ADDRESS_CAP:
+        free = 1  # spraying from here: no free failures left on the accounts it tried
+    if mine < free:
         return 0
     last = session.scalar(
         select(func.max(LoginFailure.at)).where(LoginFailure.email == email, LoginFailure.address == address)
     )
-    wait = min(2 ** (mine - FREE_FAILURES) * 30, int(FAILURE_WINDOW.total_seconds()))
+    wait = min(2 ** (mine - free) * FIRST_WAIT_S, int(FAILURE_WINDOW.total_seconds()))
     remaining = as_utc(last) + timedelta(seconds=wait) - now
     return max(0, int(remaining.total_seconds()))
+
+
+def _codes_refused(session: Session, email: str, now: datetime) -> bool:
+    since = now - FAILURE_WINDOW
+    wrong = _count(session, LoginFailure.email == email, LoginFailure.kind == "code", LoginFailure.at >= since)
+    return wrong >= CODE_FAILURES
+
+
+def _accept_code(session: Session, account: StaffAccount, code: str, now: datetime) -> bool:
+    """A well-formed code of the current or previous step, newer than the last one accepted."""
+    totp = pyotp.TOTP(account.totp_secret)
+    step = int(now.timestamp()) // 30
+    given = code.encode()
+    matched = next((s for s in (step, step - 1) if hmac.compare_digest(totp.at(s * 30).encode(), given)), None)
+    if matched is None:
+        return False
+    # Conditional, so two logins racing with one code succeed once: on PostgreSQL (READ
+    # COMMITTED) the second UPDATE waits for the first to commit, then matches no row.
+    accepted = session.execute(
+        update(StaffAccount.__table__)
+        .where(StaffAccount.staff_id == account.staff_id, StaffAccount.last_totp_step < matched)
+        .values(last_totp_step=matched)
+    )
+    return accepted.rowcount == 1
 
 
 def authenticate(session: Session, email: str, password: str, code: str, address: str, now: datetime) -> LoginResult:
@@ -86,22 +128,37 @@ def authenticate(session: Session, email: str, password: str, code: str, address
     wait = _throttle(session, email, address, now)
     if wait:
         return LoginResult(None, wait)
+    code = code.strip()
+    if not TOTP_CODE.fullmatch(code):
+        # Fails whatever the password is, so the password is not checked: no oracle, no hashing.
+        session.add(LoginFailure(email=email, address=address, at=now, kind="password"))
+        return LoginResult(None)
     staff = session.scalar(select(Staff).where(func.lower(Staff.email) == email, Staff.active.is_(True)))
     account = session.get(StaffAccount, staff.id) if staff else None
-    ok = False
     try:
-        ok = _hasher.verify(account.password_hash if account else _DUMMY_HASH, password) and account is not None
+        password_ok = _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
-        ok = False
-    if ok and account:
-        totp = pyotp.TOTP(account.totp_secret)
-        step = int(now.timestamp()) // 30
-        matched = next((s for s in (step, step - 1) if hmac.compare_digest(totp.at(s * 30), code.strip())), None)
-        ok = matched is not None and matched > account.last_totp_step
-        if ok:
-            account.last_totp_step = matched
-    if not ok:
-        session.add(LoginFailure(email=email, address=address, at=now))
+        password_ok = False
+    if not (password_ok and staff and account):
+        session.add(LoginFailure(email=email, address=address, at=now, kind="password"))
+        return LoginResult(None)
+    # The right password from here on: refusals look exactly like a wrong password to the client.
+    if _codes_refused(session, email, now):
+        # The code is not compared, so not counted either: codes are accepted again 15 minutes
+        # after the wrong code that reached the limit, however often someone tries meanwhile.
+        log.warning("staff %s: right password, code refused after too many wrong codes", staff.id)
+        return LoginResult(None)
+    if not _accept_code(session, account, code, now):
+        session.add(LoginFailure(email=email, address=address, at=now, kind="code"))
+        session.flush()
+        if _codes_refused(session, email, now):
+            log.warning(
+                "staff %s: %d or more wrong TOTP codes after a right password within %d minutes; "
+                "code attempts refused (the password may be known to someone else)",
+                staff.id,
+                CODE_FAILURES,
+                FAILURE_WINDOW.total_seconds() // 60,
+            )
         return LoginResult(None)
     session.execute(delete(LoginFailure).where(LoginFailure.email == email, LoginFailure.address == address))
     return LoginResult(staff)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
+import jwt
 import requests
+
+# Rasa's HTTP API lets the "admin" role call every endpoint; /model/parse names no
+# conversation, so the "user" role (one conversation) cannot call it.
+JWT_ROLE = "admin"
+JWT_LIFETIME_S = 300
 
 
 class AssistantUnavailable(RuntimeError):
@@ -25,7 +32,14 @@ class Assistant:
     rasa_url: str
     action_server_url: str
     timeout_s: float
+    # The secret that signs the short-lived JWTs Rasa's HTTP API requires (RASA_API_TOKEN).
     api_token: str = ""
+
+    def _authorization(self) -> dict[str, str]:
+        # In a header, never in the URL: query strings end up in access logs.
+        now = int(time.time())
+        claims = {"user": {"username": "intake", "role": JWT_ROLE}, "iat": now, "exp": now + JWT_LIFETIME_S}
+        return {"Authorization": "Bearer " + jwt.encode(claims, self.api_token, algorithm="HS256")}
 
     def _check_actions(self) -> None:
         # Rasa answers even when a custom action fails (it logs and moves on), which would
@@ -42,7 +56,7 @@ class Assistant:
         try:
             response = requests.post(
                 f"{self.rasa_url}/model/parse",
-                params={"token": self.api_token},
+                headers=self._authorization(),
                 json={"text": text},
                 timeout=self.timeout_s,
             )

@@ -1,4 +1,4 @@
-"""CLI commands: `flask --app intake db upgrade|sweep`, `registry import|demo`."""
+"""CLI commands: `flask --app intake db upgrade|sweep`, `registry import|demo`, `retention purge`."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(registry)
     app.cli.add_command(staff)
     app.cli.add_command(cases)
+    app.cli.add_command(retention)
 
 
 @click.group(help="Staff who handle cases.")
@@ -150,3 +151,20 @@ def registry_demo(households: int, seed: int, out: Path, start: str | None, toda
         raise click.BadParameter("--start is YYYY-MM and --today is YYYY-MM-DD") from None
     bpath, ppath = write_demo(out, households, seed, start_date, today_date)
     click.echo(f"wrote {bpath} and {ppath}")
+
+
+@click.group(help="Retention: remove personal data the line no longer needs (periods in .env.example).")
+def retention() -> None:
+    pass
+
+
+@retention.command("purge", help="Remove what is past its retention period; prints counts per kind, never contents.")
+@click.option("--dry-run", is_flag=True, help="only count what would be removed")
+def retention_purge(dry_run: bool) -> None:
+    from intake.retention import purge
+
+    rt = runtime()
+    with rt.sessions() as session:  # purge commits batch by batch
+        report = purge(session, rt.settings, rt.now(), dry_run=dry_run)
+    for line in report.lines():
+        click.echo(line)

@@ -4,6 +4,7 @@ published figures with observations that the public page shows beside them."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -41,10 +42,11 @@ class SampleRow:
     summary: str  # the resolution summary written for the complainant, long numbers masked
 
 
-def _order_key(month: str, case_id: int, salt: str) -> str:
+def _order_key(month: str, case_id: int, key: str) -> str:
     # A fixed pseudo-random order per month: every member sees the same sample, and nobody can
-    # pick which cases it holds. The salt (the deployment's pseudonym key) keeps it unguessable.
-    return hashlib.sha256(f"{salt}:{month}:{case_id}".encode()).hexdigest()
+    # pick which cases it holds. The key (COMMITTEE_SAMPLE_KEY, its own secret: knowing it predicts
+    # the sample, so it is never the pseudonym key) keeps it unguessable.
+    return hmac.new(key.encode(), f"{month}:{case_id}".encode(), hashlib.sha256).hexdigest()
 
 
 def month_cases(session: Session, month: str) -> list[Case]:
@@ -67,9 +69,9 @@ def _days(start: datetime, end: datetime | None) -> float | None:
     return None if end is None else round((as_utc(end) - as_utc(start)).total_seconds() / 86400, 1)
 
 
-def sample(session: Session, month: str, salt: str, viewer: Staff, now: datetime) -> list[SampleRow]:
+def sample(session: Session, month: str, key: str, viewer: Staff, now: datetime) -> list[SampleRow]:
     """Up to SAMPLE_SIZE cases of the month, anonymized; each view is logged on the case."""
-    chosen = sorted(month_cases(session, month), key=lambda c: _order_key(month, c.id, salt))[:SAMPLE_SIZE]
+    chosen = sorted(month_cases(session, month), key=lambda c: _order_key(month, c.id, key))[:SAMPLE_SIZE]
     names = dict(session.execute(select(CaseCategory.code, CaseCategory.name)).all())
     rows = []
     for n, case in enumerate(chosen, start=1):

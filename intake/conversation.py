@@ -28,6 +28,7 @@ from intake.models import Contact, InboundMessage, OutboundMessage
 from intake.nontext import REPLIES as NONTEXT_REPLIES
 from intake.nontext import VOICE_IN_FORM, kind_of
 from intake.redaction import prepare_for_assistant
+from intake.reply_templates import Context, fill, has_placeholder
 from intake.sms_text import to_gsm7
 
 # Rasa always answers a message in this bot; an empty answer means an action failed.
@@ -40,8 +41,11 @@ APOLOGY = (
 SURVEY_THANKS = "Gracias por su respuesta. Nos ayuda a mejorar."
 # Twilio accepts 1600 characters per message; keep a margin for WhatsApp formatting.
 MAX_PART = 1500
-# Entities the tracker may hold: menu numbers and case references, nothing typed freely.
+# Entities the tracker may hold: menu numbers, and that a case reference was given, nothing typed freely.
 FORWARDED_ENTITIES = ("option", "reference")
+# The reference itself stays in intake (the worker reads it from the message again to fill the
+# reply, intake to reopen): the tracker learns only that one was given.
+REFERENCE_GIVEN = "en_mensaje"
 # While a description is awaited, only a short, clear request of these leaves the form's text.
 DIGRESSIONS = {
     "cancel",
@@ -94,7 +98,9 @@ def split_for_sms(texts: list[str]) -> list[str]:
 
 def structured(parse: Parse) -> str:
     """'/intent' or '/intent{"option": "2"}': all of the message the tracker will hold."""
-    entities = {k: v for k, v in parse.entities.items() if k in FORWARDED_ENTITIES}
+    entities = {
+        k: REFERENCE_GIVEN if k == "reference" else v for k, v in parse.entities.items() if k in FORWARDED_ENTITIES
+    }
     return f"/{parse.intent}" + (json.dumps(entities, ensure_ascii=False) if entities else "")
 
 
@@ -136,7 +142,10 @@ def process_next(
         awaiting_description = draft is not None and draft.awaiting == "description"
         # A person from the program is talking with them: the assistant stays quiet, the
         # message waits in the staff app's transcript.
-        handed_off = active_handoff(session, contact_id) is not None
+        handoff = active_handoff(session, contact_id)
+        handed_off = handoff is not None
+        if handoff is not None and handoff.case_id is not None and message.case_id is None:
+            message.case_id = handoff.case_id  # said to the staff member handling that case
         survey = None
         if not handed_off and plain(body) in ("1", "2", "3", "4", "5"):
             survey = pending_survey(session, contact, now())
@@ -187,7 +196,13 @@ def process_next(
         else:
             to_rasa = structured(parse)
 
-    texts = before + assistant.reply(pseudonym, to_rasa)
+    replies = assistant.reply(pseudonym, to_rasa)
+    if has_placeholder(replies):
+        # Rasa's replies name templates; the values are filled in here, so its tracker never holds them.
+        with sessions() as session:
+            ctx = Context(session, session.get_one(Contact, contact_id), inbound_id, body, now(), policy)
+            replies = [fill(text, ctx) for text in replies]
+    texts = before + replies
     if not texts:
         if attempts <= EMPTY_REPLY_RETRIES:
             raise AssistantUnavailable("the assistant gave an empty reply")

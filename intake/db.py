@@ -24,17 +24,20 @@ def _on_sqlite_connect(dbapi_connection, _record) -> None:  # type: ignore[no-un
 
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
-    """The process's engine for `url` (cached: one pool per process and URL)."""
+    """The process's engine for `url` (cached: one pool per process and URL).
+
+    hide_parameters: a database error's text (logged, shown in tracebacks) never carries the
+    bound values, which are phone numbers, DNIs and message texts."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _on_sqlite_connect)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True)
 
 
 @lru_cache(maxsize=8)

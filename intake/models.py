@@ -304,6 +304,8 @@ class ComplaintDraft(Base):
     opening_text: Mapped[str] = mapped_column(Text, default="")  # a narrative that opened the case
     description: Mapped[str] = mapped_column(Text, default="")
     media: Mapped[list] = mapped_column(JSON, default=list)  # [{"inbound_id", "url", "content_type"}]
+    # The message that opened the form: filing links it and every later message to the case.
+    first_inbound_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -12,6 +12,7 @@ log = logging.getLogger(__name__)
 PROCESS_INBOUND = "conversation.process_inbound"
 SEND_OUTBOUND = "outbound.send"
 ROUTE_CASE = "cases.route"
+PURGE_RETENTION = "retention.purge"
 
 
 @lru_cache(maxsize=4)

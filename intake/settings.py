@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,11 +78,29 @@ class Settings:
     log_level: str
     # Rasa's conversation trackers: their own Redis database, never the broker's (see tracker_url).
     tracker_redis_url: str = ""
+    # Intake's internal API (for the action server) has its own listener, never the public port.
+    internal_bind: str = "127.0.0.1"
+    internal_port: int = 8001
+    # Reverse proxies in front of the public web app whose X-Forwarded-For/-Proto are believed.
+    trusted_proxies: int = 0
+    # The shared secret Rasa presents to the action server (rasa_sdk has no authentication).
+    action_server_token: str = ""
+    # Retention (intake/retention.py, docs/architecture.md "Retention"): days each kind of data is kept.
+    retention_case_messages_days: int = 365  # message bodies of a closed case, from its closing
+    retention_contact_messages_days: int = 90  # message bodies of a contact without any case
+    retention_case_texts_days: int = 365  # description, public update, evidence links, from closing
+    retention_drafts_days: int = 1  # complaint drafts abandoned (Rasa forgot the form after an hour)
+    retention_trackers_days: int = 1  # Rasa trackers, from the contact's last message
+    retention_identity_attempts_days: int = 1  # DNI checks; locks look back 30 minutes
+    retention_login_failures_days: int = 30  # staff login failures; throttling looks back 15 minutes
+    # Orders the committee's monthly sample (intake/committee.py); its own secret, never PSEUDONYM_KEY.
+    committee_sample_key: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         port = _int(env, "PORT", 8000)
+        internal_port = _int(env, "INTERNAL_PORT", port + 1)
         redis_url = _str(env, "REDIS_URL", "redis://127.0.0.1:6379/0")
         default_db = f"sqlite:///{ROOT / 'var' / 'lineaciudadana.db'}"
         validate = _str(env, "TWILIO_VALIDATE_SIGNATURE", "true").lower()
@@ -98,7 +117,7 @@ class Settings:
             twilio_validate_signature=validate == "true",
             pseudonym_key=_str(env, "PSEUDONYM_KEY", ""),
             internal_api_token=_str(env, "INTERNAL_API_TOKEN", ""),
-            internal_api_url=_str(env, "INTERNAL_API_URL", f"http://127.0.0.1:{port}").rstrip("/"),
+            internal_api_url=_str(env, "INTERNAL_API_URL", f"http://127.0.0.1:{internal_port}").rstrip("/"),
             rasa_url=_str(env, "RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
             rasa_api_token=_str(env, "RASA_API_TOKEN", ""),
             action_server_url=_str(env, "ACTION_SERVER_URL", "http://127.0.0.1:5055").rstrip("/"),
@@ -110,6 +129,18 @@ class Settings:
             visibility_timeout_s=_int(env, "CELERY_VISIBILITY_TIMEOUT_S", 600),
             log_level=_str(env, "LOG_LEVEL", "INFO").upper(),
             tracker_redis_url=_str(env, "TRACKER_REDIS_URL", "") or tracker_url(redis_url),
+            internal_bind=_str(env, "INTERNAL_BIND", "127.0.0.1"),
+            internal_port=internal_port,
+            trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
+            action_server_token=_str(env, "ACTION_SERVER_TOKEN", ""),
+            retention_case_messages_days=_int(env, "RETENTION_CASE_MESSAGES_DAYS", 365),
+            retention_contact_messages_days=_int(env, "RETENTION_CONTACT_MESSAGES_DAYS", 90),
+            retention_case_texts_days=_int(env, "RETENTION_CASE_TEXTS_DAYS", 365),
+            retention_drafts_days=_int(env, "RETENTION_DRAFTS_DAYS", 1),
+            retention_trackers_days=_int(env, "RETENTION_TRACKERS_DAYS", 1),
+            retention_identity_attempts_days=_int(env, "RETENTION_IDENTITY_ATTEMPTS_DAYS", 1),
+            retention_login_failures_days=_int(env, "RETENTION_LOGIN_FAILURES_DAYS", 30),
+            committee_sample_key=_str(env, "COMMITTEE_SAMPLE_KEY", ""),
         )
         settings.check()
         return settings
@@ -120,8 +151,11 @@ class Settings:
             raise SettingsError("PSEUDONYM_KEY must be set to at least 16 characters")
         if len(self.internal_api_token) < 16:
             raise SettingsError("INTERNAL_API_TOKEN must be set to at least 16 characters")
-        if len(self.rasa_api_token) < 16:
-            raise SettingsError("RASA_API_TOKEN must be set to at least 16 characters (it guards Rasa's HTTP API)")
+        # It signs HS256 tokens now, whose key must be at least as long as the hash (RFC 7518 3.2).
+        if len(self.rasa_api_token) < 32:
+            raise SettingsError(
+                "RASA_API_TOKEN must be set to at least 32 characters (it signs the JWTs for Rasa's API)"
+            )
         if self.twilio_validate_signature and not self.twilio_auth_token:
             raise SettingsError(
                 "TWILIO_AUTH_TOKEN is needed to check Twilio's signatures "
@@ -131,6 +165,68 @@ class Settings:
             raise SettingsError("TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not")
         if self.identity_max_attempts < 1:
             raise SettingsError("IDENTITY_MAX_ATTEMPTS must be at least 1")
+        self._check_boundaries()
+        self._check_retention()
+        self._check_sample_key_and_sending()
+
+    def _check_retention(self) -> None:
+        """Nothing is removed while the system may still need it."""
+        for name in (
+            "retention_contact_messages_days",
+            "retention_drafts_days",
+            "retention_trackers_days",
+            "retention_identity_attempts_days",
+            "retention_login_failures_days",
+        ):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name.upper()} must be at least 1")
+        # A closed case can be reopened for 15 days (intake/cases.py REOPEN_WINDOW): its texts must outlive that.
+        for name in ("retention_case_messages_days", "retention_case_texts_days"):
+            if getattr(self, name) < 15:
+                raise SettingsError(f"{name.upper()} must be at least 15 (a closed case can be reopened for 15 days)")
+        window_minutes = max(self.identity_lock_minutes, self.identity_verified_minutes)
+        if self.retention_identity_attempts_days * 24 * 60 < window_minutes:
+            raise SettingsError(
+                "RETENTION_IDENTITY_ATTEMPTS_DAYS must cover IDENTITY_LOCK_MINUTES and IDENTITY_VERIFIED_MINUTES"
+            )
+
+    def _check_boundaries(self) -> None:
+        """The internal listener stays private and apart from the public port; proxies are counted."""
+        if len(self.action_server_token) < 16:
+            raise SettingsError("ACTION_SERVER_TOKEN must be set to at least 16 characters (Rasa's key to the actions)")
+        if self.trusted_proxies < 0:
+            raise SettingsError("TRUSTED_PROXIES must be 0 or more")
+        if self.internal_port == self.port:
+            raise SettingsError("INTERNAL_PORT must differ from PORT: the internal API is never on the public port")
+        try:
+            bind = ipaddress.ip_address(self.internal_bind)
+        except ValueError:
+            raise SettingsError(f"INTERNAL_BIND must be an IP address, got {self.internal_bind!r}") from None
+        if bind.is_global:
+            raise SettingsError("INTERNAL_BIND must be a loopback or private address, never a public one")
+        url = urlsplit(self.internal_api_url)
+        if url.port == self.port and url.hostname in {"127.0.0.1", "localhost", "::1"}:
+            # An .env from before the internal listener existed points the actions at the public port.
+            raise SettingsError("INTERNAL_API_URL points at the public port; leave it empty (INTERNAL_PORT is used)")
+
+    def _check_sample_key_and_sending(self) -> None:
+        """The committee's sample key is its own secret; real sending needs signed https webhooks."""
+        if len(self.committee_sample_key) < 16:
+            raise SettingsError("COMMITTEE_SAMPLE_KEY must be set to at least 16 characters")
+        if self.committee_sample_key == self.pseudonym_key:
+            raise SettingsError("COMMITTEE_SAMPLE_KEY must differ from PSEUDONYM_KEY (give each its own secret)")
+        if not self.twilio_sends_for_real:
+            return  # the console sender: local experiments may go without signatures or https
+        if not self.twilio_validate_signature:
+            raise SettingsError(
+                "TWILIO_VALIDATE_SIGNATURE=false is refused while TWILIO_ACCOUNT_SID is set: anyone could post "
+                "messages as any beneficiary. Set TWILIO_VALIDATE_SIGNATURE=true (or unset TWILIO_ACCOUNT_SID)"
+            )
+        if not self.public_base_url.startswith("https://"):
+            raise SettingsError(
+                "PUBLIC_BASE_URL must be an https:// URL while TWILIO_ACCOUNT_SID is set: over http, staff "
+                "logins and messages travel in clear. Set PUBLIC_BASE_URL to the https address Twilio calls"
+            )
 
     @property
     def twilio_sends_for_real(self) -> bool:

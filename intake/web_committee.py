@@ -24,7 +24,7 @@ def _render(month: str, message: str | None = None, status: int = 200) -> Respon
     if month and month not in months:
         abort(404)
     chosen = month or (months[0] if months else "")
-    rows = sample(g.db, chosen, rt.settings.pseudonym_key, g.staff, rt.now()) if chosen else []
+    rows = sample(g.db, chosen, rt.settings.committee_sample_key, g.staff, rt.now()) if chosen else []
     signed = {s["mes"]: s for s in signoffs(g.db)}
     html = render_template(
         "staff/committee.html",

@@ -1,4 +1,4 @@
-"""Internal API for the Rasa action server: token-protected, loopback or private network only."""
+"""Internal API for the Rasa action server: its own listener, token-protected, loopback or private network only."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from intake.answers import record_answer
 from intake.case_form import answer_slot, menu_categories
+from intake.case_messages import link_current
 from intake.cases import (
     CaseError,
     CaseFields,
@@ -24,10 +25,13 @@ from intake.cases import (
     reopen,
     start_draft,
 )
+from intake.conversation import REFERENCE_GIVEN
 from intake.identity import current_state
 from intake.inbound import oldest_pending
-from intake.models import Contact, PersonRequest
+from intake.models import Contact
+from intake.person_requests import open_request
 from intake.queue import ROUTE_CASE, enqueue
+from intake.references import find_reference
 from intake.runtime import runtime
 from intake.statements import statement
 
@@ -41,6 +45,9 @@ _PRIVATE_NETS = [
 
 @bp.before_request
 def _guard() -> None:
+    # Served only by create_internal_app, which never applies ProxyFix: remote_addr is the TCP
+    # peer itself, so this check does not depend on any proxy's headers. It stays as a second
+    # wall should INTERNAL_BIND ever be set to a reachable address.
     try:
         remote = ipaddress.ip_address(request.remote_addr or "")
     except ValueError:
@@ -92,19 +99,30 @@ def payment_statement(pseudonym: str) -> ResponseReturnValue:
     return jsonify(body)
 
 
+@bp.post("/contacts/<pseudonym>/answers")
+def payment_answer(pseudonym: str) -> ResponseReturnValue:
+    """Count an answer about `topic` for the public tally if identity is verified (403 if not).
+
+    The action then sends a template name; the worker fills in the values (intake.reply_templates)."""
+    rt = runtime()
+    topic = str((request.get_json(silent=True) or {}).get("topic", ""))
+    with rt.sessions() as session, session.begin():
+        contact = _contact(session, pseudonym)
+        state = current_state(session, contact, rt.now(), rt.identity_policy)
+        if state.state != "verified" or state.household_id is None:
+            return jsonify(error="identity_not_verified", state=state.state), 403
+        try:
+            record_answer(session, state.household_id, contact.id, topic, rt.now())
+        except ValueError as exc:
+            abort(400, str(exc))
+    return jsonify(ok=True), 201
+
+
 @bp.post("/contacts/<pseudonym>/person-requests")
 def person_request(pseudonym: str) -> ResponseReturnValue:
     rt = runtime()
     with rt.sessions() as session, session.begin():
-        contact = _contact(session, pseudonym)
-        open_request = session.scalar(
-            select(PersonRequest).where(PersonRequest.contact_id == contact.id, PersonRequest.status == "open")
-        )
-        if open_request is None:  # asking twice does not queue the person twice
-            open_request = PersonRequest(contact_id=contact.id, created_at=rt.now())
-            session.add(open_request)
-            session.flush()
-        request_id = open_request.id
+        request_id = open_request(session, _contact(session, pseudonym), rt.now()).id
     return jsonify(id=request_id), 201
 
 
@@ -115,6 +133,14 @@ def _current_text(session: Any, contact: Contact) -> str:
     """The message being answered now: the oldest one still pending (the worker holds its lock)."""
     message = oldest_pending(session, contact.id)
     return message.body if message else ""
+
+
+def _named_reference(session: Any, contact: Contact, given: str) -> str:
+    """The reference an action asks about: Rasa holds only that one was given (REFERENCE_GIVEN),
+    so it is read again from the message being answered."""
+    if given == REFERENCE_GIVEN:
+        return find_reference(_current_text(session, contact)) or ""
+    return given.upper()
 
 
 @bp.get("/case-categories")
@@ -204,21 +230,25 @@ def file_a_case(pseudonym: str) -> ResponseReturnValue:
 @bp.get("/contacts/<pseudonym>/cases/<reference>")
 def case_status(pseudonym: str, reference: str) -> ResponseReturnValue:
     rt = runtime()
-    with rt.sessions() as session:
+    with rt.sessions() as session, session.begin():
         contact = _contact(session, pseudonym)
         identity_state = current_state(session, contact, rt.now(), rt.identity_policy)
-        case = case_for_contact(session, contact, reference.upper(), identity_state.household_id)
+        named = _named_reference(session, contact, reference)
+        case = case_for_contact(session, contact, named, identity_state.household_id)
         if case is None:
             return jsonify(error="not_found"), 404
+        link_current(session, contact.id, case.id)  # the question and its answer show on the case page
         return jsonify(public_status(case))
 
 
 @bp.get("/contacts/<pseudonym>/cases")
 def latest_case(pseudonym: str) -> ResponseReturnValue:
-    with runtime().sessions() as session:
-        case = latest_open_case(session, _contact(session, pseudonym))
+    with runtime().sessions() as session, session.begin():
+        contact = _contact(session, pseudonym)
+        case = latest_open_case(session, contact)
         if case is None:
             return jsonify(error="not_found"), 404
+        link_current(session, contact.id, case.id)
         return jsonify(public_status(case))
 
 
@@ -227,7 +257,7 @@ def case_reopen(pseudonym: str, reference: str) -> ResponseReturnValue:
     rt = runtime()
     with rt.sessions() as session, session.begin():
         contact = _contact(session, pseudonym)
-        case = case_for_contact(session, contact, reference.upper(), None)
+        case = case_for_contact(session, contact, _named_reference(session, contact, reference), None)
         if case is None:
             return jsonify(error="not_found"), 404
         if not reopen(session, case, rt.now()):

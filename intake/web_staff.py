@@ -24,9 +24,11 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from intake.accounts import authenticate, close_session, open_session, resume_session
-from intake.authz import can, can_handle_request, in_scope
+from intake.authz import can, exports_audit_log, in_scope, may_hold, sees_team_load, works_cases
+from intake.case_messages import request_transcript
 from intake.cases import STATE_NAMES, append_event, change_state, notify
 from intake.handoffs import end_handoff, start_handoff
+from intake.identifiers import mask_phone
 from intake.models import (
     Case,
     CaseCategory,
@@ -36,10 +38,10 @@ from intake.models import (
     OutboundMessage,
     PersonRequest,
     Staff,
-    as_utc,
 )
+from intake.outbound import queue_message
+from intake.person_requests import allowed, inbox, record
 from intake.person_requests import close as close_request
-from intake.person_requests import inbox, team_for
 from intake.person_requests import take as take_request
 from intake.queue import SEND_OUTBOUND, enqueue
 from intake.runtime import runtime
@@ -47,6 +49,7 @@ from intake.staff_views import Filters, case_detail, local, queue, team_load, wh
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 COOKIE = "lc_staff"
+LOGIN_FORM_TTL_S = 3600  # a login form left open longer must be reloaded
 DECISIONS = {
     "pago_realizado": "Pago realizado o reprogramado",
     "datos_corregidos": "Datos corregidos en el registro",
@@ -65,7 +68,9 @@ CANNED = {
 
 
 def _address() -> str:
-    return request.remote_addr or "unknown"
+    # The client's own address when TRUSTED_PROXIES is set (ProxyFix); else the TCP peer, which
+    # behind an unconfigured proxy is the proxy for everyone (throttling copes: intake/accounts.py).
+    return (request.remote_addr or "unknown")[:64]
 
 
 def login_required(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
@@ -104,20 +109,37 @@ def _choices() -> dict[str, Any]:
     return {"canned": CANNED, "decisions": DECISIONS}
 
 
-@bp.after_request
-def _no_store(response: Response) -> Response:
-    # Case pages hold personal data: never cached by the browser or a proxy.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Content-Security-Policy"] = "default-src 'self'; img-src 'self' https: data:"
+def _login_cookie(secure: bool) -> tuple[str, str]:
+    """Name and path of the login form's CSRF cookie. On https the __Host- prefix makes the
+    browser refuse one set by a sibling subdomain or over http, so nobody can plant a known token."""
+    return ("__Host-lc_login", "/") if secure else ("lc_login", "/staff/login")
+
+
+def _login_form(error: str | None, status: int) -> Response:
+    """The login page with a fresh double-submit token: in a hidden field and in a cookie that only
+    this site's own pages send (SameSite=Strict), so another site cannot post a login (login CSRF)."""
+    token = secrets.token_urlsafe(32)
+    secure = runtime().settings.public_base_url.startswith("https://")
+    name, path = _login_cookie(secure)
+    response = make_response(render_template("staff/login.html", error=error, csrf_token=token), status)
+    response.set_cookie(
+        name, token, max_age=LOGIN_FORM_TTL_S, httponly=True, samesite="Strict", secure=secure, path=path
+    )
     return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
     if request.method == "GET":
-        return render_template("staff/login.html", error=None)
+        return _login_form(None, 200)
     rt = runtime()
+    secure = rt.settings.public_base_url.startswith("https://")
+    cookie_name, cookie_path = _login_cookie(secure)
+    expected = request.cookies.get(cookie_name, "").encode()
+    given = request.form.get("csrf_token", "").encode()
+    if not expected or not hmac.compare_digest(expected, given):
+        # Refused before any check or count: a forged or stale form is not a login attempt.
+        return _login_form("La página de ingreso venció. Escriba sus datos otra vez.", 400)
     with rt.sessions() as db, db.begin():
         result = authenticate(
             db,
@@ -133,17 +155,11 @@ def login() -> ResponseReturnValue:
                 if result.wait_seconds
                 else "Correo, contraseña o código incorrectos."
             )
-            return render_template("staff/login.html", error=error), 429 if result.wait_seconds else 401
+            return _login_form(error, 429 if result.wait_seconds else 401)
         token = open_session(db, result.staff, rt.now())
     response = make_response(redirect(url_for("staff.my_cases")))
-    response.set_cookie(
-        COOKIE,
-        token,
-        httponly=True,
-        samesite="Lax",
-        secure=rt.settings.public_base_url.startswith("https://"),
-        path="/staff",
-    )
+    response.set_cookie(COOKIE, token, httponly=True, samesite="Lax", secure=secure, path="/staff")
+    response.delete_cookie(cookie_name, path=cookie_path, secure=secure, httponly=True, samesite="Strict")
     return response
 
 
@@ -159,12 +175,12 @@ def logout() -> ResponseReturnValue:
 @bp.get("/")
 @login_required
 def my_cases() -> ResponseReturnValue:
-    if g.staff.role == "committee":  # the committee has no cases, only its review pages
+    if not works_cases(g.staff):  # the committee has no cases, only its review pages
         return redirect(url_for("committee.review"))
     filters = Filters(**{k: request.args.get(k, "") for k in ("case_type", "category", "department", "state")})
     rows = queue(g.db, g.staff, filters, runtime().now())
     categories = g.db.scalars(select(CaseCategory).order_by(CaseCategory.case_type, CaseCategory.position)).all()
-    load = team_load(g.db, g.staff) if g.staff.role in ("supervisor", "integrity") else []
+    load = team_load(g.db, g.staff) if sees_team_load(g.staff) else []
     return render_template(
         "staff/queue.html",
         rows=rows,
@@ -198,6 +214,7 @@ def _render_case(
         csrf=g.staff_session.csrf_token,
         can=lambda action: can(g.staff, action, case),
         message=message,
+        nonce=secrets.token_hex(16),
     )
     return html, status
 
@@ -211,6 +228,18 @@ def _send_after_commit(message: OutboundMessage | None) -> None:
 
 def _actor() -> str:
     return f"staff:{g.staff.id}"
+
+
+def _reply_key(prefix: str) -> str | None:
+    """The form's one-time nonce makes the message's key: a double submit sends once."""
+    nonce = request.form.get("nonce", "")
+    if len(nonce) != 32 or any(c not in "0123456789abcdef" for c in nonce):
+        return None
+    return f"{prefix}:{nonce}"
+
+
+def _already_sent(key: str) -> bool:
+    return g.db.scalar(select(OutboundMessage.id).where(OutboundMessage.key == key)) is not None
 
 
 @bp.get("/cases/<reference>")
@@ -237,11 +266,14 @@ def reply(reference: str) -> ResponseReturnValue:
     case = _case(reference, "reply")
     rt = runtime()
     text = request.form.get("text", "").strip() or CANNED.get(request.form.get("canned", ""), "")
-    if not text or whatsapp_window_closed(g.db, case, rt.now()):
+    key = _reply_key(f"staff-reply:{case.id}")
+    if key is None:
+        abort(400)
+    if not text or whatsapp_window_closed(g.db, case, rt.now()) or _already_sent(key):
         return redirect(url_for("staff.case_page", reference=reference))
     start_handoff(g.db, case.contact_id, g.staff.id, case.id, rt.now())
-    event = append_event(g.db, case.id, _actor(), "replied", rt.now(), length=len(text))
-    message = notify(g.db, case, f"staff-reply:{case.id}:{event.id}", text[:1500], rt.now())
+    append_event(g.db, case.id, _actor(), "replied", rt.now(), length=len(text))
+    message = notify(g.db, case, key, text[:1500], rt.now())
     _send_after_commit(message)
     return redirect(url_for("staff.case_page", reference=reference))
 
@@ -301,12 +333,7 @@ def reassign(reference: str) -> ResponseReturnValue:
         abort(400)
     target = g.db.get(Staff, staff_id)
     # Only to an active member of the case's own team; a sensitive case never to its office.
-    if (
-        target is None
-        or not target.active
-        or target.team_code != case.team_code
-        or (case.sensitive and target.department == case.department)
-    ):
+    if target is None or not may_hold(target, case):
         abort(400)
     old = case.assignee_id
     case.assignee_id = target.id
@@ -322,7 +349,7 @@ def audit_export() -> ResponseReturnValue:
     import io
     import json
 
-    if g.staff.role != "admin":
+    if not exports_audit_log(g.staff):
         abort(403)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -351,17 +378,20 @@ def audit_export() -> ResponseReturnValue:
 # --- "hablar con una persona" ---------------------------------------------------------------------
 
 
-def _request(request_id: int) -> PersonRequest:
+def _request(request_id: int, action: str = "view") -> PersonRequest:
+    """The request if this person may `action` it; 404 otherwise (its existence is not revealed)."""
     found = g.db.get(PersonRequest, request_id)
-    if found is None or not can_handle_request(g.staff, team_for(g.db, g.db.get_one(Contact, found.contact_id))):
+    if found is None or not allowed(g.db, g.staff, found, "view"):
         abort(404)
+    if not allowed(g.db, g.staff, found, action):
+        abort(403)
     return found
 
 
 @bp.get("/people")
 @login_required
 def people() -> ResponseReturnValue:
-    if g.staff.role == "committee":
+    if not works_cases(g.staff):
         abort(403)
     return render_template(
         "staff/people.html", rows=inbox(g.db, g.staff), staff=g.staff, csrf=g.staff_session.csrf_token, local=local
@@ -373,41 +403,39 @@ def people() -> ResponseReturnValue:
 def person(request_id: int) -> ResponseReturnValue:
     found = _request(request_id)
     contact = g.db.get_one(Contact, found.contact_id)
-    messages = [
-        (m.received_at, "beneficiario", m.body or "(archivo adjunto)")
-        for m in g.db.scalars(select(InboundMessage).where(InboundMessage.contact_id == contact.id))
-    ]
-    messages += [
-        (m.created_at, "línea", m.body)
-        for m in g.db.scalars(select(OutboundMessage).where(OutboundMessage.contact_id == contact.id))
-    ]
-    messages.sort(key=lambda item: as_utc(item[0]))
-    current_app.logger.info("person request %s viewed by staff %s", found.id, g.staff.id)
+    record(g.db, found, _actor(), "viewed", runtime().now())
     return render_template(
         "staff/person.html",
         request_row=found,
-        phone=contact.phone,
-        transcript=[(local(at), who, text) for at, who, text in messages],
+        # Enough to tell two people apart on the phone; the reply goes through the app.
+        phone=mask_phone(contact.phone),
+        transcript=request_transcript(g.db, found),
+        local=local,
         staff=g.staff,
         csrf=g.staff_session.csrf_token,
         canned=CANNED,
+        can_work=allowed(g.db, g.staff, found, "work"),
+        nonce=secrets.token_hex(16),
     )
 
 
 @bp.post("/people/<int:request_id>/take")
 @login_required
 def person_take(request_id: int) -> ResponseReturnValue:
-    take_request(g.db, g.staff, _request(request_id), runtime().now())
+    take_request(g.db, g.staff, _request(request_id, "work"), runtime().now())
     return redirect(url_for("staff.person", request_id=request_id))
 
 
 @bp.post("/people/<int:request_id>/reply")
 @login_required
 def person_reply(request_id: int) -> ResponseReturnValue:
-    found = _request(request_id)
+    found = _request(request_id, "work")
     rt = runtime()
     text = request.form.get("text", "").strip() or CANNED.get(request.form.get("canned", ""), "")
-    if text:
+    key = _reply_key(f"person:{found.id}")
+    if key is None:
+        abort(400)
+    if text and not _already_sent(key):
         take_request(g.db, g.staff, found, rt.now())
         last = g.db.scalar(
             select(InboundMessage)
@@ -415,16 +443,8 @@ def person_reply(request_id: int) -> ResponseReturnValue:
             .order_by(InboundMessage.id.desc())
             .limit(1)
         )
-        message = OutboundMessage(
-            key=f"person:{found.id}:{secrets.token_hex(8)}",
-            contact_id=found.contact_id,
-            from_address=last.to_address,
-            to_address=last.from_address,
-            body=text[:1500],
-            created_at=rt.now(),
-        )
-        g.db.add(message)
-        g.db.flush()
+        record(g.db, found, _actor(), "replied", rt.now(), length=len(text))
+        message = queue_message(g.db, key, last, text[:1500], rt.now())
         _send_after_commit(message)
     return redirect(url_for("staff.person", request_id=request_id))
 
@@ -432,5 +452,5 @@ def person_reply(request_id: int) -> ResponseReturnValue:
 @bp.post("/people/<int:request_id>/close")
 @login_required
 def person_close(request_id: int) -> ResponseReturnValue:
-    close_request(g.db, _request(request_id), runtime().now())
+    close_request(g.db, g.staff, _request(request_id, "work"), runtime().now())
     return redirect(url_for("staff.people"))

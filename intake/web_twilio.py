@@ -24,7 +24,9 @@ def _check_signature() -> None:
     # Twilio signs the URL it was configured with, which is the public one, not ours.
     url = settings.public_base_url + request.full_path.rstrip("?")
     validator = RequestValidator(settings.twilio_auth_token)
-    if not signature or not validator.validate(url, request.form.to_dict(), signature):
+    # The MultiDict itself: Twilio signs every value of a repeated key, and to_dict() keeps only
+    # the first, so a genuine request with one would fail. The validator reads it with getlist().
+    if not signature or not validator.validate(url, request.form, signature):
         abort(403)
 
 

@@ -1,4 +1,4 @@
-"""`make run`: start Redis (unless REDIS_URL is set), Rasa, actions, web, worker and beat; Ctrl-C stops them all."""
+"""`make run`: start Redis (unless REDIS_URL is set) and every process of the system; Ctrl-C stops them all."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 from dotenv import dotenv_values
 
 from stack.paths import ROOT, VAR
-from stack.processes import Process, port_open, redis_process, system_processes
+from stack.processes import Process, internal_api_url, port_open, redis_process, system_processes
 
 LOCAL_REDIS_PORT = 6380
 
@@ -20,7 +20,8 @@ def main() -> int:
     port = env.setdefault("PORT", "8000")
     env.setdefault("RASA_URL", "http://127.0.0.1:5005")
     env.setdefault("ACTION_SERVER_URL", "http://127.0.0.1:5055")
-    env.setdefault("INTERNAL_API_URL", f"http://127.0.0.1:{port}")
+    # The internal listener (INTERNAL_BIND:INTERNAL_PORT, PORT + 1 by default), never the public port.
+    env["INTERNAL_API_URL"] = internal_api_url(env)
     started: list[Process] = []
     stopping = False
 
@@ -39,7 +40,10 @@ def main() -> int:
             env["REDIS_URL"] = f"redis://127.0.0.1:{LOCAL_REDIS_PORT}/0"
             _wait_port(LOCAL_REDIS_PORT)
             print(f"started Redis on 127.0.0.1:{LOCAL_REDIS_PORT} (data in var/redis)")
-        for process in system_processes(env):
+        processes = system_processes(env)
+        # The internal API first: the actions call it as soon as the first message arrives.
+        processes.sort(key=lambda process: process.name != "internal")
+        for process in processes:
             print(f"starting {process.name}…", flush=True)
             started.append(process.start())
             process.wait_ready()
@@ -49,6 +53,7 @@ def main() -> int:
             f"  Health           http://127.0.0.1:{port}/healthz\n"
             f"  Rasa             {env['RASA_URL']}\n"
             f"  Action server    {env['ACTION_SERVER_URL']}\n"
+            f"  Internal API     {env['INTERNAL_API_URL']} (the action server's only way in)\n"
             f"  Logs             {VAR / 'logs'}\n"
             "Ctrl-C stops everything.",
             flush=True,

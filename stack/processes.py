@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 from urllib.request import urlopen
 
 from stack.paths import MODEL, ROOT, VAR, app_bin, rasa_bin
+from stack.tracker_env import tracker_env
 
 
 def free_port() -> int:
@@ -119,35 +120,92 @@ def redis_process(port: int, directory: Path) -> Process:
     return Process("redis", argv, dict(os.environ))
 
 
+# What any process needs to run at all; everything else is given by name, per process. A missing
+# secret becomes "" (so the list can be built for one process alone); the wrappers refuse to start.
+BASE_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
+
+
+def _base_env(env: dict[str, str]) -> dict[str, str]:
+    return {name: env[name] for name in BASE_VARIABLES if name in env}
+
+
+def internal_address(env: dict[str, str]) -> tuple[str, int]:
+    """Where intake's internal listener binds: INTERNAL_BIND and INTERNAL_PORT, as intake.settings reads them."""
+    bind = env.get("INTERNAL_BIND", "").strip() or "127.0.0.1"
+    port = int(env.get("INTERNAL_PORT", "").strip() or int(env.get("PORT", "").strip() or 8000) + 1)
+    return bind, port
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _internal_local_url(env: dict[str, str]) -> str:
+    """The internal listener as this machine reaches it (loopback when it binds every address)."""
+    bind, port = internal_address(env)
+    return "http://" + _host_port("127.0.0.1" if bind in {"0.0.0.0", "::"} else bind, port)
+
+
+def internal_api_url(env: dict[str, str]) -> str:
+    """INTERNAL_API_URL if set, else the internal listener on this machine."""
+    return (env.get("INTERNAL_API_URL", "").strip() or _internal_local_url(env)).rstrip("/")
+
+
 def rasa_env(env: dict[str, str]) -> dict[str, str]:
-    """Rasa's endpoints.yml reads these; they are derived from REDIS_URL and ACTION_SERVER_URL."""
+    """Only what Rasa reads: endpoints.yml's variables (from REDIS_URL and ACTION_SERVER_URL), the
+    action server's secret and the JWT secret (stack/rasa_server.py). No Twilio token, pseudonym
+    key or database URL: Rasa holds pseudonyms and intents, nothing to look them up with."""
     redis_url = urlparse(env["REDIS_URL"])
-    out = dict(env)
-    out.update(
-        ACTION_ENDPOINT_URL=env["ACTION_SERVER_URL"].rstrip("/") + "/webhook",
-        RASA_REDIS_HOST=redis_url.hostname or "127.0.0.1",
-        RASA_REDIS_PORT=str(redis_url.port or 6379),
-        RASA_REDIS_DB=(redis_url.path or "/0").lstrip("/") or "0",
+    return {
+        **_base_env(env),
+        "ACTION_ENDPOINT_URL": env["ACTION_SERVER_URL"].rstrip("/") + "/webhook",
+        "ACTION_SERVER_TOKEN": env.get("ACTION_SERVER_TOKEN", ""),
+        "RASA_API_TOKEN": env.get("RASA_API_TOKEN", ""),
+        "RASA_REDIS_HOST": redis_url.hostname or "127.0.0.1",
+        "RASA_REDIS_PORT": str(redis_url.port or 6379),
+        "RASA_REDIS_DB": (redis_url.path or "/0").lstrip("/") or "0",
+        **tracker_env(env),  # the trackers' own Redis database, password and expiry (bot/endpoints.yml)
         # Rasa's own telemetry would try to reach the internet; it must not.
-        RASA_TELEMETRY_ENABLED="false",
-        TF_CPP_MIN_LOG_LEVEL="2",
-    )
-    return out
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+
+
+def action_env(env: dict[str, str]) -> dict[str, str]:
+    """Only what the action server reads: where intake's internal API is, its token, and Rasa's secret."""
+    return {
+        **_base_env(env),
+        "INTERNAL_API_URL": internal_api_url(env),
+        "INTERNAL_API_TOKEN": env.get("INTERNAL_API_TOKEN", ""),
+        "ACTION_SERVER_TOKEN": env.get("ACTION_SERVER_TOKEN", ""),
+        "SANIC_HOST": "127.0.0.1",
+    }
+
+
+def named(processes: list[Process], *names: str) -> list[Process]:
+    """The processes called `names`, in that order."""
+    by_name = {process.name: process for process in processes}
+    return [by_name[name] for name in names]
 
 
 def system_processes(env: dict[str, str], workers: int = 2) -> list[Process]:
-    """Rasa, the action server, the web app, a Celery worker and beat, in start order."""
+    """Rasa, the action server, the web app, a Celery worker, beat and intake's internal API.
+
+    The internal listener comes last so the others keep their places in the list (callers take
+    [2] for the web app); stack/launch.py starts it before the app processes."""
     rasa_port = urlparse(env["RASA_URL"]).port or 5005
     action_port = urlparse(env["ACTION_SERVER_URL"]).port or 5055
     web_port = env.get("PORT", "8000")
-    renv = rasa_env(env)
+    internal_bind, internal_port = internal_address(env)
     beat_schedule = VAR / f"celerybeat-{web_port}"
     return [
         Process(
             "rasa",
             [
-                rasa_bin(),
-                "run",
+                # Rasa's CLI through a wrapper that reads the JWT secret from the environment:
+                # nothing secret on the command line (/proc/<pid>/cmdline is world-readable).
+                rasa_bin("python"),
+                str(ROOT / "stack" / "rasa_server.py"),
                 "--model",
                 str(MODEL),
                 "--port",
@@ -158,18 +216,16 @@ def system_processes(env: dict[str, str], workers: int = 2) -> list[Process]:
                 "bot/credentials.yml",
                 "--endpoints",
                 "bot/endpoints.yml",
-                # The HTTP API is on for /model/parse (stateless NLU), behind a token, on loopback.
-                "--enable-api",
-                "--auth-token",
-                env["RASA_API_TOKEN"],
+                # The HTTP API (for /model/parse) is switched on by the wrapper, behind JWTs.
             ],
-            renv,
+            rasa_env(env),
             health_url=f"http://127.0.0.1:{rasa_port}/",
         ),
         Process(
             "actions",
-            [rasa_bin(), "run", "actions", "--actions", "actions", "--port", str(action_port)],
-            renv,
+            # rasa_sdk behind a wrapper that binds loopback and requires Rasa's shared secret.
+            [rasa_bin("python"), str(ROOT / "stack" / "action_server.py"), "--port", str(action_port)],
+            action_env(env),
             health_url=f"http://127.0.0.1:{action_port}/health",
         ),
         Process(
@@ -218,5 +274,22 @@ def system_processes(env: dict[str, str], workers: int = 2) -> list[Process]:
                 str(beat_schedule),
             ],
             env,
+        ),
+        Process(
+            "internal",
+            [
+                app_bin("gunicorn"),
+                "--bind",
+                _host_port(internal_bind, internal_port),
+                "--workers",
+                "2",
+                "--access-logfile",
+                "-",
+                "--access-logformat",
+                "%(m)s %(U)s %(s)s %(M)sms",
+                "intake:create_internal_app()",
+            ],
+            env,
+            health_url=f"{_internal_local_url(env)}/livez",
         ),
     ]

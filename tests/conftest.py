@@ -31,8 +31,10 @@ def base_env(**overrides: str) -> dict[str, str]:
         "REDIS_URL": TEST_REDIS_URL,
         "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
         "PSEUDONYM_KEY": "test-pseudonym-key-0123456789",
+        "COMMITTEE_SAMPLE_KEY": "test-committee-sample-key-0123456789",
         "INTERNAL_API_TOKEN": "test-internal-token-0123456789",
-        "RASA_API_TOKEN": "test-rasa-api-token-0123456789",
+        "RASA_API_TOKEN": "test-rasa-api-token-0123456789abcdef",
+        "ACTION_SERVER_TOKEN": "test-action-server-token-0123456789",
     }
     env.update(overrides)
     return env

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from celery import Celery
+from celery.schedules import crontab
 
+from intake.queue import PURGE_RETENTION
 from intake.runtime import runtime
 
 
@@ -28,6 +30,8 @@ def make_celery() -> Celery:
             # Checked every 15 minutes, so a fresh system (or a beat without its schedule file)
             # publishes within 15 minutes instead of a day later.
             "tally-snapshot": {"task": "tally.snapshot_if_due", "schedule": 900.0},
+            # Daily at 03:30 Honduras time (the app's timezone), when the line is quietest.
+            "retention-purge": {"task": PURGE_RETENTION, "schedule": crontab(hour=3, minute=30)},
         },
         timezone="America/Tegucigalpa",
     )

@@ -15,7 +15,8 @@ from intake.conversation import process_next
 from intake.inbound import mark_enqueued, stale_pending
 from intake.models import InboundMessage, OutboundMessage
 from intake.outbound import SendError, send_one
-from intake.queue import PROCESS_INBOUND, ROUTE_CASE, SEND_OUTBOUND
+from intake.queue import PROCESS_INBOUND, PURGE_RETENTION, ROUTE_CASE, SEND_OUTBOUND
+from intake.retention import purge
 from intake.routing import route, unrouted
 from intake.runtime import runtime
 from intake.sla import sweep
@@ -158,3 +159,27 @@ def tally_snapshot_if_due() -> int | None:
     rt = runtime()
     with rt.sessions() as session, session.begin():
         return snapshot_if_due(session, rt.now())
+
+
+# A first purge of a large database can outlast the broker's visibility timeout, and the task is
+# then handed to a second worker: the lock keeps them from purging side by side.
+RETENTION_LOCK_S = 6 * 3600
+
+
+@app.task(name=PURGE_RETENTION)
+def purge_retention() -> dict[str, int | None] | None:
+    """Remove what the retention periods say is no longer needed (counts are logged, never contents)."""
+    rt = runtime()
+    lock = _redis().lock("lc:lock:retention", timeout=RETENTION_LOCK_S, blocking=False)
+    if not lock.acquire():
+        log.info("retention purge already running; skipped")
+        return None
+    try:
+        with rt.sessions() as session:  # purge commits batch by batch
+            report = purge(session, rt.settings, rt.now(), dry_run=False)
+    finally:
+        with contextlib.suppress(redis.exceptions.LockError):
+            lock.release()
+    for line in report.lines():
+        log.info("retention: %s", line)
+    return {**report.counts, "trackers": report.trackers}

@@ -277,3 +277,111 @@ def test_a_bare_place_or_month_inside_the_form_is_an_answer_not_a_payment_questi
     while process_next(rt.sessions, contact, assistant, POLICY, rt.now):
         pass
     assert [text for _, text in assistant.seen] == ["/nlu_fallback", '/ask_collection_point{"option": "2"}']
+
+
+# --- placeholders: Rasa's replies name templates, the worker fills in the values --------------
+
+
+def _verified_household(rt: Runtime) -> int:
+    """A household with a scheduled and a withheld payment, verified from the test phone."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from intake.models import Household, Payment
+
+    today = rt.now().date()
+    ahead, behind = today + timedelta(days=20), today - timedelta(days=40)
+    with rt.sessions() as session, session.begin():
+        session.add(
+            Household(
+                household_id="HH1",
+                dni="0801199012345",
+                full_name="Ana López López",
+                phone="+50499887766",
+                department="Cortés",
+                municipality="San Pedro Sula",
+                status="active",
+            )
+        )
+        session.add_all(
+            [
+                Payment(
+                    household_id="HH1",
+                    cycle=f"{behind:%Y-%m}",
+                    scheduled_date=behind,
+                    amount_lps=Decimal("2500.00"),
+                    status="withheld",
+                    collection_point="Banco de Occidente, San Pedro Sula",
+                    reason="No presentó la constancia de matrícula escolar",
+                ),
+                Payment(
+                    household_id="HH1",
+                    cycle=f"{ahead:%Y-%m}",
+                    scheduled_date=ahead,
+                    amount_lps=Decimal("2500.00"),
+                    status="scheduled",
+                    collection_point="Banco de Occidente, San Pedro Sula",
+                ),
+            ]
+        )
+    contact = _receive(rt, 1, "0801-1990-12345")
+    process_next(rt.sessions, contact, Scripted([["Gracias, verificamos su identidad."]]), POLICY, rt.now)
+    return contact
+
+
+def test_payment_templates_from_rasa_are_filled_with_the_verified_households_registry_values(rt: Runtime) -> None:
+    from datetime import timedelta
+
+    from intake.reply_templates import long_date
+
+    contact = _verified_household(rt)
+    _receive(rt, 2, "cuando me toca")
+    _receive(rt, 3, "xq me retuvieron")
+    assistant = Scripted([["{{pago_proximo}}", "¿Algo más?"], ["{{motivo_retencion}}"]], intent="ask_payment")
+    while process_next(rt.sessions, contact, assistant, POLICY, rt.now):
+        pass
+    ahead = rt.now().date() + timedelta(days=20)
+    next_payment, reason = _bodies(rt)[1:]  # SMS: as GSM-7 carries them
+    assert "L 2,500.00" in next_payment and long_date(ahead) in next_payment
+    assert "Banco de Occidente, San Pedro Sula" in next_payment and next_payment.endswith(to_gsm7("¿Algo más?"))
+    assert to_gsm7("No presentó la constancia de matrícula escolar") in reason
+    assert to_gsm7("constancia de matrícula o de asistencia") in reason
+    assert "{{" not in next_payment + reason
+
+
+def test_a_payment_template_says_nothing_personal_once_verification_has_lapsed(rt: Runtime) -> None:
+    contact = _receive(rt, 1, "donde cobro")  # never verified
+    process_next(rt.sessions, contact, Scripted([["{{lugar_cobro}}", "{{no_such_template}}"]]), POLICY, rt.now)
+    body = _bodies(rt)[0]
+    assert to_gsm7("número de identidad") in body and "ahora no podemos consultar" in body
+
+
+def test_the_filed_case_its_status_and_the_staff_update_are_filled_in_by_the_worker(rt: Runtime) -> None:
+    from intake.models import Case
+    from tests.intake.case_helpers import file
+
+    case = file(rt)  # filed from a message still waiting for its reply, as the action does
+    with rt.sessions() as session, session.begin():
+        session.get_one(Case, case.id).public_update = "Visitamos la agencia y el pago sale el lunes"
+    contact = case.contact_id
+    process_next(rt.sessions, contact, Scripted([["{{caso_registrado}}"]]), POLICY, rt.now)
+    _receive(rt, 10**6 + 2, f"estado {case.reference.lower()}")  # SIDs apart from case_helpers'
+    _receive(rt, 10**6 + 3, "estado BVM-ZZZZZ")
+    assistant = Scripted([["{{estado_caso}}"], ["{{estado_caso}}"]], intent="check_case_status")
+    while process_next(rt.sessions, contact, assistant, POLICY, rt.now):
+        pass
+    filed, status, unknown = _bodies(rt)
+    assert to_gsm7(f"código {case.reference}") in filed and to_gsm7("a más tardar el") in filed
+    assert to_gsm7(f"Su queja {case.reference} está recibida.") in status
+    assert to_gsm7("Última novedad: Visitamos la agencia y el pago sale el lunes") in status
+    assert to_gsm7("No encontramos una queja con ese código") in unknown
+
+
+def test_the_tracker_learns_only_that_a_reference_was_given_and_the_summary_gets_the_place_name(rt: Runtime) -> None:
+    from intake.conversation import structured
+
+    parse = Parse("check_case_status", 0.98, {"reference": "BVM-7K3Q9", "municipality": "Juticalpa"})
+    assert structured(parse) == '/check_case_status{"reference": "en_mensaje"}'
+    contact = _receive(rt, 1, "1")
+    process_next(rt.sessions, contact, Scripted([["Tipo: X\nMunicipio: {{municipio:0501}}"]]), POLICY, rt.now)
+    assert _bodies(rt) == [to_gsm7("Tipo: X\nMunicipio: San Pedro Sula, Cortés")]

@@ -39,3 +39,22 @@ def test_settings_refuse_missing_secrets_and_bad_numbers() -> None:
         Settings.from_env({"PORT": "ocho mil"})
     with pytest.raises(SettingsError, match="TWILIO_AUTH_TOKEN is needed"):
         Settings.from_env(base_env(TWILIO_AUTH_TOKEN=""))
+
+
+def test_settings_want_a_committee_sample_key_of_its_own() -> None:
+    with pytest.raises(SettingsError, match="COMMITTEE_SAMPLE_KEY must be set"):
+        Settings.from_env(base_env(COMMITTEE_SAMPLE_KEY=""))
+    with pytest.raises(SettingsError, match="COMMITTEE_SAMPLE_KEY must differ from PSEUDONYM_KEY"):
+        Settings.from_env(base_env(COMMITTEE_SAMPLE_KEY=base_env()["PSEUDONYM_KEY"]))
+
+
+def test_real_sending_refuses_unsigned_webhooks_and_plain_http() -> None:
+    real = {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32}
+    with pytest.raises(SettingsError, match="TWILIO_VALIDATE_SIGNATURE=false is refused"):
+        Settings.from_env(base_env(**real, TWILIO_VALIDATE_SIGNATURE="false"))
+    with pytest.raises(SettingsError, match="PUBLIC_BASE_URL must be an https:// URL"):
+        Settings.from_env(base_env(**real, PUBLIC_BASE_URL="http://linea.example.hn"))
+    # Without an account the console sender records replies: local experiments may do either.
+    local = Settings.from_env(base_env(TWILIO_VALIDATE_SIGNATURE="false", PUBLIC_BASE_URL="http://127.0.0.1:8000"))
+    assert not local.twilio_sends_for_real
+    assert Settings.from_env(base_env(**real)).twilio_sends_for_real

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterator
 
 import pyotp
@@ -34,12 +35,19 @@ def email_of(rt: Runtime, staff_id: int) -> str:
         return session.get_one(Staff, staff_id).email
 
 
-def login(client: FlaskClient, rt: Runtime, staff_id: int, secret: str, address: str = "10.0.0.5", code: str = ""):
+def post_login(client: FlaskClient, email: str, password: str, code: str, address: str = "10.0.0.5"):
+    """Like a browser: fetch the form (its CSRF cookie and field), then post it."""
+    form = client.get("/staff/login", environ_base={"REMOTE_ADDR": address}).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
     return client.post(
         "/staff/login",
-        data={"email": email_of(rt, staff_id), "password": PASSWORD, "code": code or pyotp.TOTP(secret).now()},
+        data={"csrf_token": token, "email": email, "password": password, "code": code},
         environ_base={"REMOTE_ADDR": address},
     )
+
+
+def login(client: FlaskClient, rt: Runtime, staff_id: int, secret: str, address: str = "10.0.0.5", code: str = ""):
+    return post_login(client, email_of(rt, staff_id), PASSWORD, code or pyotp.TOTP(secret).now(), address)
 
 
 def csrf(client: FlaskClient) -> str:
@@ -60,9 +68,7 @@ def cortes_case(rt: Runtime) -> Case:
 def test_login_needs_password_and_a_fresh_totp_code(app: Flask, rt: Runtime) -> None:
     staff_id, secret = make_account(rt, "regional_cortes", "agent", "Cortés")
     client = app.test_client()
-    bad = client.post(
-        "/staff/login", data={"email": email_of(rt, staff_id), "password": "x" * 12, "code": pyotp.TOTP(secret).now()}
-    )
+    bad = post_login(client, email_of(rt, staff_id), "x" * 12, pyotp.TOTP(secret).now())
     assert bad.status_code == 401 and "lc_staff" not in bad.headers.get("Set-Cookie", "")
     assert login(client, rt, staff_id, secret, code="000000").status_code == 401
     code = pyotp.TOTP(secret).now()
@@ -77,11 +83,7 @@ def test_failures_elsewhere_cannot_lock_the_real_user_out(app: Flask, rt: Runtim
     staff_id, secret = make_account(rt, "regional_cortes", "agent", "Cortés")
     attacker = app.test_client()
     for _ in range(6):
-        attacker.post(
-            "/staff/login",
-            data={"email": email_of(rt, staff_id), "password": "adivinando-123", "code": "123456"},
-            environ_base={"REMOTE_ADDR": "203.0.113.9"},
-        )
+        post_login(attacker, email_of(rt, staff_id), "adivinando-123", "123456", address="203.0.113.9")
     throttled = login(attacker, rt, staff_id, secret, address="203.0.113.9")
     assert throttled.status_code == 429
     assert login(app.test_client(), rt, staff_id, secret, address="10.0.0.5").status_code == 302
@@ -124,7 +126,10 @@ def test_an_agent_sees_their_queue_replies_and_resolves_with_a_decision(
     page = client.get(f"/staff/cases/{cortes_case.reference}").get_data(as_text=True)
     assert "San Pedro Sula" in page and "+50499887766" in page  # identified: the phone is shown
     token = csrf(client)
-    client.post(f"/staff/cases/{cortes_case.reference}/reply", data={"csrf_token": token, "text": "Ya revisamos."})
+    client.post(
+        f"/staff/cases/{cortes_case.reference}/reply",
+        data={"csrf_token": token, "text": "Ya revisamos.", "nonce": secrets.token_hex(16)},
+    )
     refused = client.post(
         f"/staff/cases/{cortes_case.reference}/state",
         data={"csrf_token": token, "state": "resolved", "decision": "", "public_summary": ""},
@@ -209,7 +214,13 @@ def test_the_authorization_matrix_denies_every_out_of_scope_cell(app: Flask, rt:
             for rule in case_rules:
                 url = rule.rule.replace("<reference>", case.reference)
                 method = "GET" if "GET" in rule.methods else "POST"
-                form = {"csrf_token": token, "text": "x", "state": "acknowledged", "reason": "auditoría"}
+                form = {
+                    "csrf_token": token,
+                    "text": "x",
+                    "state": "acknowledged",
+                    "reason": "auditoría",
+                    "nonce": secrets.token_hex(16),
+                }
                 response = client.get(url) if method == "GET" else client.post(url, data=form)
                 checked += 1
                 if name not in in_scope[role]:
@@ -233,7 +244,10 @@ def test_a_reply_pauses_the_assistant_until_handed_back(app: Flask, rt: Runtime,
     client = app.test_client()
     login(client, rt, cortes_case.assignee_id, secret)
     token = csrf(client)
-    client.post(f"/staff/cases/{cortes_case.reference}/reply", data={"csrf_token": token, "canned": "recibido"})
+    client.post(
+        f"/staff/cases/{cortes_case.reference}/reply",
+        data={"csrf_token": token, "canned": "recibido", "nonce": secrets.token_hex(16)},
+    )
     with rt.sessions() as session, session.begin():
         session.execute(text("UPDATE inbound_messages SET status='processed'"))
     _, contact_id = receive(rt, "gracias, y cuando me pagan?")
@@ -362,7 +376,10 @@ def test_a_request_to_talk_to_a_person_lands_with_the_right_office(app: Flask, r
     login(client, rt, mine, secret)
     assert f"Abrir solicitud {request_id}" in client.get("/staff/people").get_data(as_text=True)
     token = csrf(client)
-    client.post(f"/staff/people/{request_id}/reply", data={"csrf_token": token, "text": "Hola, le atiende Ana."})
+    client.post(
+        f"/staff/people/{request_id}/reply",
+        data={"csrf_token": token, "text": "Hola, le atiende Ana.", "nonce": secrets.token_hex(16)},
+    )
     receive(rt, "gracias, es sobre mi pago", phone="+50433334444")
     assistant = Scripted()
     process_next(rt.sessions, contact_id, assistant, Policy(3, 30, 30), rt.now)
@@ -375,3 +392,21 @@ def test_a_request_to_talk_to_a_person_lands_with_the_right_office(app: Flask, r
     with rt.sessions() as session:
         assert session.get_one(PersonRequest, request_id).status == "closed"
         assert "Hola, le atiende Ana." in session.scalars(select(OutboundMessage.body)).all()
+
+
+def test_a_login_post_without_the_form_token_is_refused_and_not_counted(app: Flask, rt: Runtime) -> None:
+    from intake.models import LoginFailure
+
+    staff_id, secret = make_account(rt, "regional_cortes", "agent", "Cortés")
+    form = {"email": email_of(rt, staff_id), "password": PASSWORD, "code": pyotp.TOTP(secret).now()}
+    forged = app.test_client()  # another site's page posting to ours: no cookie of ours
+    assert forged.post("/staff/login", data={**form, "csrf_token": "x" * 43}).status_code == 400
+    forged.get("/staff/login")  # the cookie, but the field is missing
+    assert forged.post("/staff/login", data=form).status_code == 400
+    wrong = forged.post("/staff/login", data={**form, "csrf_token": "ñ" * 43})
+    assert wrong.status_code == 400 and "lc_staff" not in wrong.headers.get("Set-Cookie", "")
+    with rt.sessions() as session:
+        assert session.scalars(select(LoginFailure)).all() == []
+    # A refused form comes back with a fresh token, which works.
+    token = re.search(r'name="csrf_token" value="([^"]+)"', wrong.get_data(as_text=True)).group(1)
+    assert forged.post("/staff/login", data={**form, "csrf_token": token}).status_code == 302

@@ -6,6 +6,7 @@ import redis
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
+from werkzeug.datastructures import MultiDict
 
 from intake.inbound import stale_pending
 from intake.models import Contact, InboundMessage, OutboundMessage
@@ -84,6 +85,19 @@ def test_a_replayed_message_sid_is_stored_and_enqueued_once(client: FlaskClient,
         assert signed_post(client, sms()).status_code == 200
     assert stored(rt) == 1
     assert len(queued_tasks(rt)) == 1
+
+
+def test_a_signed_form_with_a_repeated_key_is_accepted_and_stored_once(client: FlaskClient, rt: Runtime) -> None:
+    # Twilio signs every value of a repeated parameter; a check over the first value alone fails.
+    form = MultiDict([*sms().items(), ("ForwardedFrom", "+50431110000"), ("ForwardedFrom", "+50431110001")])
+    sig = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(URL, form)
+    assert sig != RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(URL, form.to_dict())
+    for _ in range(2):
+        response = client.post("/twilio/inbound", data=form, headers={"X-Twilio-Signature": sig})
+        assert response.status_code == 200
+    assert stored(rt) == 1
+    dropped = MultiDict([*sms().items(), ("ForwardedFrom", "+50431110000")])  # a value removed in transit
+    assert client.post("/twilio/inbound", data=dropped, headers={"X-Twilio-Signature": sig}).status_code == 403
 
 
 def test_the_text_is_stored_verbatim_with_whatsapp_fields_and_media(client: FlaskClient, rt: Runtime) -> None:

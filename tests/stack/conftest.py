@@ -1,9 +1,10 @@
-"""The whole system for end-to-end tests: real Rasa model, action server, gunicorn, Celery worker, Redis, a DB."""
+"""The whole system for end-to-end tests: real Rasa model, action server, gunicorns, Celery worker, Redis, a DB."""
 
 from __future__ import annotations
 
 import csv
 import os
+import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +21,8 @@ from intake.demo_registry import write_demo
 from intake.demo_staff import create_demo_staff
 from intake.migrations_runner import upgrade
 from intake.registry import import_files
-from stack.processes import Process, free_port, system_processes
+from intake.settings import tracker_url
+from stack.processes import Process, free_port, named, system_processes
 from stack.train import ensure_model
 from stack.twilio_standin import TwilioStandIn
 from tests.conftest import TWILIO_AUTH_TOKEN, base_env, drop_pg_database, fresh_database
@@ -49,13 +51,17 @@ class Assistant:
 
 @pytest.fixture(scope="session")
 def stack_env() -> dict[str, str]:
-    web_port = free_port()
+    internal_port = free_port()
     return base_env(
-        PORT=str(web_port),
+        PORT=str(free_port()),
+        INTERNAL_PORT=str(internal_port),
+        INTERNAL_API_URL=f"http://127.0.0.1:{internal_port}",
         REDIS_URL=STACK_REDIS_URL,
         RASA_URL=f"http://127.0.0.1:{free_port()}",
         ACTION_SERVER_URL=f"http://127.0.0.1:{free_port()}",
-        INTERNAL_API_URL=f"http://127.0.0.1:{web_port}",
+        # Fresh per session, so a test can look for them in every process's command line.
+        RASA_API_TOKEN=secrets.token_hex(24),
+        ACTION_SERVER_TOKEN=secrets.token_hex(24),
         TWILIO_ACCOUNT_SID=TWILIO_SID,
         SWEEP_AFTER_S="5",
         RASA_TIMEOUT_S="20",
@@ -66,6 +72,7 @@ def stack_env() -> dict[str, str]:
 def assistant(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
     ensure_model(quiet=True)
     redis.Redis.from_url(STACK_REDIS_URL).flushdb()
+    redis.Redis.from_url(tracker_url(STACK_REDIS_URL)).flushdb()  # the trackers' own database
     import os
 
     env = {**os.environ, **stack_env}
@@ -96,6 +103,10 @@ class System:
     @property
     def web(self) -> str:
         return f"http://127.0.0.1:{self.env['PORT']}"
+
+    @property
+    def internal(self) -> str:
+        return self.env["INTERNAL_API_URL"]
 
     def send(self, phone: str, body: str, sid: str | None = None, media: list[str] | None = None) -> str:
         """Deliver a message as Twilio would: form-encoded, signed over the public URL."""
@@ -170,7 +181,8 @@ def system(
     twilio = TwilioStandIn(TWILIO_SID, TWILIO_AUTH_TOKEN).start()
     env = {**assistant.env, "DATABASE_URL": database_url, "TWILIO_API_URL": twilio.url}
     system = System(env, database_url, twilio, _read_csv(files[0]), _read_csv(files[1]))
-    for process in system_processes(env)[2:4]:  # web and worker; Rasa and actions are shared
+    # Rasa and actions are shared; each backend has its own internal API (the actions' way in).
+    for process in named(system_processes(env), "internal", "web", "worker"):
         process.log_path = directory / f"{process.name}.log"
         system.processes.append(process.start())
         process.wait_ready(60)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from datetime import date
 from decimal import Decimal
@@ -10,12 +12,15 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from intake.db import engine_for
-from intake.models import AssistantAnswer, InboundMessage, OutboundMessage
+from intake.db import engine_for, session_factory
+from intake.models import AssistantAnswer, Case, InboundMessage, OutboundMessage
+from intake.pseudonyms import pseudonym_for
+from intake.settings import tracker_url
 from intake.sms_text import to_gsm7
 from tests.stack.conftest import STACK_REDIS_URL, Assistant, System
 
 pytestmark = pytest.mark.stack
+TRACKER_REDIS_URL = tracker_url(STACK_REDIS_URL)  # the trackers' own database, as the stack derives it
 
 MONTHS = [
     "enero",
@@ -198,15 +203,76 @@ def test_every_reply_is_recorded_once_and_sent_once(system: System) -> None:
     assert system.twilio.rejected == []
 
 
+def _trackers(*pseudonyms: str) -> str:
+    """Rasa's trackers (all, or these senders'), decoded: Rasa writes JSON with \\u escapes."""
+    client = redis.Redis.from_url(TRACKER_REDIS_URL)
+    keys = [f"linea:tracker:{p}" for p in pseudonyms] if pseudonyms else list(client.scan_iter("linea:tracker:*"))
+    raw = [client.get(k) for k in keys]
+    assert all(raw), "Rasa's tracker store should hold the conversations (in the trackers' own database)"
+    return "\n".join(json.dumps(json.loads(r), ensure_ascii=False) for r in raw)
+
+
 def test_rasa_trackers_hold_no_phone_number_and_no_dni(system: System) -> None:
-    client = redis.Redis.from_url(STACK_REDIS_URL)
-    keys = [k for k in client.scan_iter("linea:tracker:*")]
-    assert keys, "Rasa's tracker store should hold the conversations"
-    dump = b"".join(client.get(k) or b"" for k in keys).decode()
+    assert not redis.Redis.from_url(STACK_REDIS_URL).keys("linea:tracker:*"), "trackers in the broker's database"
+    dump = _trackers()
     for household in system.beneficiaries:
         assert household["phone"][4:] not in dump, "a phone number reached Rasa's tracker"
         assert household["dni"].replace("-", "") not in dump, "a DNI reached Rasa's tracker"
         assert household["dni"] not in dump, "a DNI reached Rasa's tracker"
+
+
+def test_rasa_trackers_hold_no_amount_date_place_reason_reference_or_staff_update(system: System) -> None:
+    household = _household(system, with_next=True, withheld=True)
+    phone = household["phone"]
+    payments = [p for p in system.payments if p["household_id"] == household["household_id"]]
+    upcoming = min(
+        (p for p in payments if p["status"] == "scheduled" and p["scheduled_date"] >= date.today().isoformat()),
+        key=lambda p: p["scheduled_date"],
+    )
+    problem = [p for p in payments if p["status"] in ("withheld", "suspended")][-1]
+    amount = f"{Decimal(upcoming['amount_lps']):,.2f}"
+    # The beneficiary still reads every value: the worker fills them in after Rasa answers.
+    system.ask(phone, "cuando me toca cobrar")
+    answer = system.ask(phone, household["dni"])
+    assert says(answer, f"L {amount}") and says(answer, _spanish_date(upcoming["scheduled_date"]))
+    assert says(answer, upcoming["collection_point"])
+    assert says(system.ask(phone, "xq no me pagaron el bono"), problem["reason"])
+    assert "1. No recib" in system.ask(phone, "quiero poner una queja")
+    system.ask(phone, "1")
+    system.ask(phone, "san pedro sula")
+    system.ask(phone, "marzo")
+    system.ask(phone, "Fui dos veces a la agencia y me dijeron que no habia nada a mi nombre")
+    assert says(system.ask(phone, "1"), "Municipio: San Pedro Sula, Cortés")
+    filed = system.ask(phone, "1")
+    match = re.search(r"BVM-[A-HJ-NP-Z2-9]{5}", filed)
+    assert match, "the reference reaches the beneficiary"
+    reference, update = match.group(0), "Revisamos su caso con el banco y le pagan el lunes"
+    with session_factory(system.database_url)() as session, session.begin():
+        session.scalars(select(Case).where(Case.reference == reference)).one().public_update = update
+    status = system.ask(phone, f"estado {reference}")
+    assert reference in status and says(status, update)
+
+    dump = _trackers(pseudonym_for(phone, system.env["PSEUDONYM_KEY"]))
+    assert "{{pago_proximo}}" in dump and "{{caso_registrado}}" in dump  # template names, not values
+    # Short fragments only: a failing assertion must not print the whole tracker.
+    forbidden = {
+        "amount": amount,
+        "amount in lempiras": f"L {amount}",
+        "payment date": _spanish_date(upcoming["scheduled_date"]),
+        "payment date (ISO)": upcoming["scheduled_date"],
+        "collection point": upcoming["collection_point"],
+        "withheld reason": problem["reason"],
+        "municipality": "San Pedro Sula",
+        "department": "Cortés",
+        "case reference": reference,
+        "case reference (code)": reference[4:],
+        "staff update": update,
+        "phone": phone[4:],
+        "DNI": household["dni"].replace("-", ""),
+    }
+    for what, value in forbidden.items():
+        assert value not in dump, f"a {what} reached Rasa's tracker"
+    assert not re.search(r"BVM-(?!7K3Q9)[A-HJ-NP-Z2-9]{5}", dump), "a case reference reached Rasa's tracker"
 
 
 def test_healthz_sees_every_part_up(system: System) -> None:

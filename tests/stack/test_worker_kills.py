@@ -22,7 +22,7 @@ from intake.inbound import store_inbound
 from intake.migrations_runner import upgrade
 from intake.models import Case, CaseEvent, InboundMessage
 from intake.queue import producer
-from stack.processes import Process, free_port, system_processes
+from stack.processes import Process, free_port, named, system_processes
 from tests.conftest import base_env, create_pg_database, drop_pg_database
 
 pytestmark = pytest.mark.stack
@@ -65,11 +65,12 @@ def _now():
 
 def test_killing_workers_mid_routing_loses_and_duplicates_no_case(pg_url: str, tmp_path: Path) -> None:
     redis.Redis.from_url(KILL_REDIS_URL).flushdb()
-    port = free_port()
+    port, internal_port = free_port(), free_port()
     env = {
         **os.environ,
         **base_env(
             PORT=str(port),
+            INTERNAL_PORT=str(internal_port),
             DATABASE_URL=pg_url,
             REDIS_URL=KILL_REDIS_URL,
             SWEEP_AFTER_S="2",
@@ -79,7 +80,8 @@ def test_killing_workers_mid_routing_loses_and_duplicates_no_case(pg_url: str, t
             LOG_LEVEL="WARNING",
         ),
     }
-    web, worker = system_processes(env)[2:4]
+    # Cases are filed through the internal API, which has its own listener.
+    web, worker = named(system_processes(env), "internal", "worker")
     web.log_path = tmp_path / "web.log"
     web.start().wait_ready(60)
     workers: list[Process] = []
@@ -109,7 +111,7 @@ def test_killing_workers_mid_routing_loses_and_duplicates_no_case(pg_url: str, t
             "confidentiality": "identified",
         }
         response = requests.post(
-            f"http://127.0.0.1:{port}/internal/v1/contacts/{pseudonyms[n]}/cases",
+            f"http://127.0.0.1:{internal_port}/internal/v1/contacts/{pseudonyms[n]}/cases",
             json=body,
             headers={"Authorization": f"Bearer {env['INTERNAL_API_TOKEN']}"},
             timeout=30,

@@ -43,6 +43,9 @@ def upgrade() -> None:
             batch_op.add_column(sa.Column('body_purged_at', sa.DateTime(timezone=True), nullable=True))
             batch_op.create_index(batch_op.f(f'ix_{table}_case_id'), ['case_id'], unique=False)
             batch_op.create_foreign_key(f'fk_{table}_case_id', 'cases', ['case_id'], ['id'])
+    with op.batch_alter_table('complaint_drafts', schema=None) as batch_op:
+        # The message that opened the form: filing links it and every later one to the case.
+        batch_op.add_column(sa.Column('first_inbound_id', sa.Integer(), nullable=True))
     with op.batch_alter_table('login_failures', schema=None) as batch_op:
         # 'password' (wrong e-mail or password) or 'code' (right password, wrong TOTP code)
         batch_op.add_column(sa.Column('kind', sa.String(length=16), nullable=False, server_default='password'))
@@ -74,6 +77,8 @@ def downgrade() -> None:
         batch_op.drop_column('team_code')
     with op.batch_alter_table('login_failures', schema=None) as batch_op:
         batch_op.drop_column('kind')
+    with op.batch_alter_table('complaint_drafts', schema=None) as batch_op:
+        batch_op.drop_column('first_inbound_id')
     for table in ('outbound_messages', 'inbound_messages'):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_constraint(f'fk_{table}_case_id', type_='foreignkey')

@@ -1,0 +1,53 @@
+"""Rasa's server with its HTTP API behind JWTs whose secret comes from the environment, never the command line.
+
+`rasa run --auth-token X` or `--jwt-secret X` would put the secret in /proc/<pid>/cmdline, which
+every local user can read. This wrapper runs Rasa's own CLI (`rasa run` and its arguments, as
+given here) after setting the secret on the parsed arguments. Run it with .venv-rasa's Python:
+`python stack/rasa_server.py --model … --endpoints … --port …`. The worker signs its JWTs with the
+same secret (intake/assistant.py). rasa is imported only inside main().
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+SECRET_ENV = "RASA_API_TOKEN"
+MIN_SECRET_LENGTH = 32  # an HS256 key at least as long as the hash (RFC 7518 3.2); as intake.settings
+REFUSED_ARGUMENTS = ("--auth-token", "--jwt-secret", "--jwt-private-key")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if any(a.split("=", 1)[0] in REFUSED_ARGUMENTS for a in args):
+        print(f"secrets are read from {SECRET_ENV}, never from the command line", file=sys.stderr)
+        return 2
+    # Taken out of the environment so nothing Rasa starts inherits it.
+    secret = os.environ.pop(SECRET_ENV, "")
+    if len(secret) < MIN_SECRET_LENGTH:
+        print(f"{SECRET_ENV} must be set to at least {MIN_SECRET_LENGTH} characters", file=sys.stderr)
+        return 2
+
+    import rasa.__main__
+    import rasa.cli.run
+
+    run = rasa.cli.run.run
+
+    def run_with_jwt(parsed: argparse.Namespace) -> None:
+        # The HTTP API is on (the worker's stateless /model/parse) and only a signed JWT opens it.
+        parsed.enable_api = True
+        parsed.auth_token = None
+        parsed.jwt_secret = secret
+        parsed.jwt_method = "HS256"
+        run(parsed)
+
+    # `rasa run` looks this function up when Rasa's CLI builds its parser, inside main().
+    rasa.cli.run.run = run_with_jwt
+    sys.argv = ["rasa", "run", *args]
+    rasa.__main__.main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
