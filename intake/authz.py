@@ -106,6 +106,11 @@ def can_request(staff: Staff, action: str, team_of_request: str, barred_departme
     return staff.role == "admin" or staff.team_code == team_of_request
 
 
+def is_committee_member(staff: Staff) -> bool:
+    """Only the citizens' committee reads its sample and signs the month's figures."""
+    return staff.role == "committee"
+
+
 def works_cases(staff: Staff) -> bool:
     """Everyone but the committee has a case queue and a person-request inbox."""
     return staff.role in ACTIONS and staff.role != "committee"

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from intake.authz import is_committee_member
 from intake.cases import STATE_NAMES, TYPE_NAMES, append_event
 from intake.models import Case, CaseCategory, CaseEvent, CommitteeSignoff, Staff, as_utc
 from intake.redaction import mask_numbers
@@ -109,7 +110,7 @@ def signable_months(session: Session, now: datetime) -> list[str]:
 
 def sign_off(session: Session, member: Staff, month: str, observations: str, now: datetime) -> CommitteeSignoff:
     """Sign the month's figures as published in the newest snapshot. Raises SignoffError."""
-    if member.role != "committee":
+    if not is_committee_member(member):
         raise SignoffError("Solo los miembros del comité pueden firmar.")
     text = observations.strip()
     if not text:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from intake.authz import is_committee_member
 from intake.committee import SignoffError, sample, sign_off, signable_months, signoffs
 from intake.runtime import runtime
 from intake.web_staff import login_required
@@ -14,7 +15,7 @@ bp = Blueprint("committee", __name__, url_prefix="/staff/comite")
 
 def _member_only() -> None:
     # Committee members read figures and an anonymized sample, never case pages; and only they sign.
-    if g.staff.role != "committee":
+    if not is_committee_member(g.staff):
         abort(403)
 
 

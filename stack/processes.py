@@ -152,18 +152,14 @@ def internal_api_url(env: dict[str, str]) -> str:
 
 
 def rasa_env(env: dict[str, str]) -> dict[str, str]:
-    """Only what Rasa reads: endpoints.yml's variables (from REDIS_URL and ACTION_SERVER_URL), the
+    """Only what Rasa reads: endpoints.yml's variables (from TRACKER_REDIS_URL and ACTION_SERVER_URL), the
     action server's secret and the JWT secret (stack/rasa_server.py). No Twilio token, pseudonym
     key or database URL: Rasa holds pseudonyms and intents, nothing to look them up with."""
-    redis_url = urlparse(env["REDIS_URL"])
     return {
         **_base_env(env),
         "ACTION_ENDPOINT_URL": env["ACTION_SERVER_URL"].rstrip("/") + "/webhook",
         "ACTION_SERVER_TOKEN": env.get("ACTION_SERVER_TOKEN", ""),
         "RASA_API_TOKEN": env.get("RASA_API_TOKEN", ""),
-        "RASA_REDIS_HOST": redis_url.hostname or "127.0.0.1",
-        "RASA_REDIS_PORT": str(redis_url.port or 6379),
-        "RASA_REDIS_DB": (redis_url.path or "/0").lstrip("/") or "0",
         **tracker_env(env),  # the trackers' own Redis database, password and expiry (bot/endpoints.yml)
         # Rasa's own telemetry would try to reach the internet; it must not.
         "RASA_TELEMETRY_ENABLED": "false",
