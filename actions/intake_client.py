@@ -44,13 +44,6 @@ def identity(sender: str) -> dict[str, Any]:
     return _call("GET", f"/contacts/{sender}/identity")[1]
 
 
-def statement(sender: str, topic: str) -> dict[str, Any] | None:
-    """The verified household's payment statement, fetched to answer `topic` (next, point or
-    reason; intake counts the answer for the public tally); None if identity is not verified."""
-    status, body = _call("GET", f"/contacts/{sender}/statement?answering={topic}")
-    return body if status == 200 else None
-
-
 def record_answer(sender: str, topic: str) -> bool:
     """Count an answer about `topic` (next, point or reason) for the public tally; False if identity
     is not verified. The values themselves are filled in by the worker, never sent to Rasa."""

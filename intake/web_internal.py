@@ -33,7 +33,6 @@ from intake.person_requests import open_request
 from intake.queue import ROUTE_CASE, enqueue
 from intake.references import find_reference
 from intake.runtime import runtime
-from intake.statements import statement
 
 bp = Blueprint("internal", __name__, url_prefix="/internal/v1")
 
@@ -77,26 +76,6 @@ def identity(pseudonym: str) -> ResponseReturnValue:
         attempts_left=state.attempts_left,
         locked_minutes=rt.settings.identity_lock_minutes,
     )
-
-
-@bp.get("/contacts/<pseudonym>/statement")
-def payment_statement(pseudonym: str) -> ResponseReturnValue:
-    rt = runtime()
-    with rt.sessions() as session:
-        state = current_state(session, _contact(session, pseudonym), rt.now(), rt.identity_policy)
-        if state.state != "verified" or state.household_id is None:
-            return jsonify(error="identity_not_verified", state=state.state), 403
-        body = statement(session, state.household_id, rt.now().date())
-        if body is None:
-            abort(404)
-        topic = request.args.get("answering", "")
-        if topic:
-            try:
-                record_answer(session, state.household_id, _contact(session, pseudonym).id, topic, rt.now())
-            except ValueError as exc:
-                abort(400, str(exc))
-            session.commit()
-    return jsonify(body)
 
 
 @bp.post("/contacts/<pseudonym>/answers")
