@@ -306,3 +306,17 @@ def test_the_person_request_log_cannot_be_rewritten(rt: Runtime) -> None:
     for statement in ("UPDATE person_request_events SET kind = 'x'", "DELETE FROM person_request_events"):
         with pytest.raises(Exception, match="append-only"), rt.sessions() as session, session.begin():
             session.execute(text(statement))
+
+
+def test_an_admin_of_the_accused_office_exports_none_of_its_sensitive_cases(app: Flask, rt: Runtime) -> None:
+    _household(rt)
+    sensitive = Conversation(rt).file("maltrato", "0501", "identified", "me gritaron en la oficina")
+    ordinary = Conversation(rt, phone="+50431113333").file("pago_no_recibido", "0501", "identified", OTHER_STORY)
+    exports = {}
+    for department in ("Cortés", "Francisco Morazán"):
+        admin, secret = make_account(rt, "administracion", "admin", department)
+        client = app.test_client()
+        login(client, rt, admin, secret)
+        exports[department] = client.get("/staff/audit.csv").get_data(as_text=True)
+    assert ordinary.reference in exports["Cortés"] and sensitive.reference not in exports["Cortés"]
+    assert sensitive.reference in exports["Francisco Morazán"]
