@@ -6,4 +6,6 @@ RUN pip install --no-cache-dir -r requirements/app.txt
 COPY intake intake
 COPY worker worker
 RUN useradd --system app
+# The fallback's spool (a named volume takes this directory's owner): fallback writes, worker imports.
+RUN mkdir -p /app/var/spool && chown app /app/var/spool
 USER app

@@ -22,10 +22,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 256 * 1024  # Twilio's webhooks are a few KB at most
     logging.basicConfig(level=rt.settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from intake import cli, web_committee, web_headers, web_health, web_public, web_staff, web_twilio
+    from intake import cli, web_committee, web_dead_letters, web_headers, web_health, web_public, web_staff, web_twilio
 
     app.register_blueprint(web_twilio.bp)
     app.register_blueprint(web_staff.bp)
+    app.register_blueprint(web_dead_letters.bp)
     app.register_blueprint(web_committee.bp)
     app.register_blueprint(web_public.bp)
     app.register_blueprint(web_health.bp)
@@ -52,8 +53,10 @@ def create_internal_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 256 * 1024  # the actions send a few fields at most
     logging.basicConfig(level=rt.settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from intake import web_health, web_internal
+    from intake import web_health, web_internal, web_metrics
 
     app.register_blueprint(web_internal.bp)
+    app.register_blueprint(web_metrics.bp)  # GET /metrics for Prometheus; never on the public app
     app.add_url_rule("/livez", "livez", web_health.livez)  # to wait for the process; nothing else
+    app.add_url_rule("/readyz", "readyz", web_health.readyz)  # each dependency, cached; never public
     return app

@@ -122,3 +122,10 @@ def sees_team_load(staff: Staff) -> bool:
 
 def exports_audit_log(staff: Staff) -> bool:
     return staff.role == "admin"
+
+
+def sees_dead_letters(staff: Staff) -> bool:
+    """Messages the line could not process (intake/dead_letters.py): admins watch over the line and
+    may send one back. Not a regional supervisor: a dead message of any phone in the country may
+    be part of a complaint about their own office, not yet linked to its case."""
+    return staff.role == "admin"

@@ -3,6 +3,7 @@ misunderstandings in a row, offer a person instead. State per contact, in the da
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,6 +29,7 @@ PERSON_OFFER = ["talk_to_person", "menu"]
 # An offer older than this is stale: a "1" a day later is a new conversation, not an answer.
 ANSWER_WITHIN = timedelta(minutes=30)
 FALLBACK_INTENT = "nlu_fallback"
+MENU_ANSWER = re.compile(r"[0-9]{1,2}")
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,9 @@ def answer_to_offer(session: Session, contact_id: int, text: str, now: datetime)
     if pending is None or not pending.options or now - as_utc(pending.asked_at) > ANSWER_WITHIN:
         return None
     choice = text.strip().rstrip(".")
-    if not choice.isdigit() or not 1 <= int(choice) <= len(pending.options):
+    # ASCII digits only: "²" and "①" pass isdigit() but int() refuses them, and one such message
+    # would fail every time it is read.
+    if not MENU_ANSWER.fullmatch(choice) or not 1 <= int(choice) <= len(pending.options):
         pending.options = []  # they wrote something else: the offer lapses, the message is read as is
         return None
     intent = pending.options[int(choice) - 1]

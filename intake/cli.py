@@ -1,4 +1,4 @@
-"""CLI commands: `flask --app intake db upgrade|sweep`, `registry import|demo`, `retention purge`."""
+"""CLI commands: `flask --app intake db upgrade|sweep`, `registry import|demo`, `retention purge`, `spool import`."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(staff)
     app.cli.add_command(cases)
     app.cli.add_command(retention)
+    app.cli.add_command(spool)
 
 
 @click.group(help="Staff who handle cases.")
@@ -168,3 +169,18 @@ def retention_purge(dry_run: bool) -> None:
         report = purge(session, rt.settings, rt.now(), dry_run=dry_run)
     for line in report.lines():
         click.echo(line)
+
+
+@click.group(help="Messages Twilio's Fallback URL spooled while the database was down.")
+def spool() -> None:
+    pass
+
+
+@spool.command("import", help="Store the spooled messages once each and enqueue them (beat does it every minute).")
+def spool_import() -> None:
+    from intake.recovery import import_spool
+
+    rt = runtime()
+    s = rt.settings
+    report = import_spool(rt.sessions, Path(s.spool_dir), s.pseudonym_key, s.redis_url, rt.now())
+    click.echo(report.line())

@@ -132,7 +132,8 @@ def process_next(
         if message is None:
             return None
         contact = session.get_one(Contact, contact_id)
-        message.attempts += 1
+        # Failed real attempts so far; a wake while the assistant was down is not one, so the
+        # first answer after an outage is not taken for the last of several empty ones.
         inbound_id, attempts, body = message.id, message.attempts, message.body
         media, location = list(message.media or []), message.location
         pseudonym = contact.pseudonym
@@ -204,7 +205,13 @@ def process_next(
             replies = [fill(text, ctx) for text in replies]
     texts = before + replies
     if not texts:
-        if attempts <= EMPTY_REPLY_RETRIES:
+        if attempts < EMPTY_REPLY_RETRIES:
+            with sessions() as session, session.begin():  # the assistant did answer: a real attempt
+                session.execute(
+                    update(InboundMessage)
+                    .where(InboundMessage.id == inbound_id)
+                    .values(attempts=InboundMessage.attempts + 1)
+                )
             raise AssistantUnavailable("the assistant gave an empty reply")
         texts = [APOLOGY]
     return _record_replies(sessions, inbound_id, texts, now())

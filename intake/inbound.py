@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -109,7 +109,38 @@ def stale_pending(session: Session, now: datetime, older_than_s: int, limit: int
     )
 
 
+def stale_contacts(session: Session, now: datetime, older_than_s: int, limit: int = 500) -> list[tuple[int, int]]:
+    """(contact, its oldest stale message) for each contact with a stale pending message, oldest first.
+
+    One per contact: its task answers all of the contact's pending messages, in order."""
+    cutoff = now - timedelta(seconds=older_than_s)
+    oldest = func.min(InboundMessage.id)
+    rows = session.execute(
+        select(InboundMessage.contact_id, oldest)
+        .where(
+            InboundMessage.status == "received",
+            InboundMessage.received_at < cutoff,
+            or_(InboundMessage.enqueued_at.is_(None), InboundMessage.enqueued_at < cutoff),
+        )
+        .group_by(InboundMessage.contact_id)
+        .order_by(oldest)
+        .limit(limit)
+    )
+    return [(contact_id, inbound_id) for contact_id, inbound_id in rows]
+
+
+def mark_contacts_enqueued(session: Session, contact_ids: list[int], now: datetime) -> None:
+    """Every pending message of these contacts is now covered by their queued task."""
+    if contact_ids:
+        session.execute(
+            update(InboundMessage)
+            .where(InboundMessage.contact_id.in_(contact_ids), InboundMessage.status == "received")
+            .values(enqueued_at=now)
+        )
+
+
 def oldest_pending(session: Session, contact_id: int) -> InboundMessage | None:
+    """The contact's next message to answer; dead ones (intake/dead_letters.py) are skipped."""
     return session.scalar(
         select(InboundMessage)
         .where(InboundMessage.contact_id == contact_id, InboundMessage.status == "received")

@@ -96,11 +96,15 @@ class InboundMessage(Base):
     # may be evidence for a case, like a photo.
     location: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    # received -> processed. enqueued_at is the outbox mark: set only after the commit.
+    # received -> processed, or received -> dead (processing kept failing: intake/dead_letters.py).
+    # enqueued_at is the outbox mark: set only after the commit.
     status: Mapped[str] = mapped_column(String(16), default="received")
     enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Real attempts that failed: empty answers from the assistant and errors (not the assistant down).
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The last error's class and where it was raised, never its text (which may quote the message).
+    last_error: Mapped[str] = mapped_column(String(200), default="")
     # The case this message was about (its form, a status query, a reply): a case page shows only these.
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True, index=True)
     # Set when retention removed the body (and media links); the row and its counts stay.

@@ -114,7 +114,9 @@ def send_one(sessions: Callable[[], Session], outbound_id: int, sender: Sender, 
         claimed = session.execute(
             update(OutboundMessage)
             .where(OutboundMessage.id == outbound_id, OutboundMessage.status == "queued")
-            .values(status="sending")
+            # sent_at holds when the attempt began until the outcome replaces it: the reconciler
+            # (intake/outbound_reconcile.py) must not judge a send still in flight.
+            .values(status="sending", sent_at=now())
         ).rowcount
         if not claimed:
             return "skipped"  # sent, sending, or failed already: never twice
@@ -124,7 +126,7 @@ def send_one(sessions: Callable[[], Session], outbound_id: int, sender: Sender, 
         provider_sid = sender.send(draft)
     except SendError as exc:
         status = "queued" if exc.retry else "failed"
-        _finish(sessions, outbound_id, status=status, error=str(exc)[:300])
+        _finish(sessions, outbound_id, status=status, error=str(exc)[:300], sent_at=None)
         raise
     except MaybeSent as exc:
         _finish(sessions, outbound_id, status="unknown", error=str(exc)[:300])

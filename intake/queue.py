@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from functools import lru_cache
 
+import redis
 from celery import Celery
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from intake.runtime import runtime
 
 log = logging.getLogger(__name__)
 
@@ -13,21 +19,75 @@ PROCESS_INBOUND = "conversation.process_inbound"
 SEND_OUTBOUND = "outbound.send"
 ROUTE_CASE = "cases.route"
 PURGE_RETENTION = "retention.purge"
+IMPORT_SPOOL = "inbound.import_spool"
+RECONCILE_INBOUND = "inbound.reconcile"
+RECONCILE_OUTBOUND = "outbound.reconcile"
 
 
 @lru_cache(maxsize=4)
-def producer(broker_url: str) -> Celery:
+def producer(broker_url: str, socket_timeout_s: float = 1.0) -> Celery:
     app = Celery("intake-producer", broker=broker_url)
     app.conf.broker_connection_retry_on_startup = False
-    app.conf.broker_transport_options = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+    app.conf.broker_transport_options = {
+        # One attempt, each socket operation bounded: a Redis that accepts connections and never
+        # answers (hung, blackholed) must not hold a gunicorn thread past Twilio's patience. A
+        # second attempt would double the wait; the sweeper sends what this one could not.
+        "max_retries": 0,
+        "socket_timeout": socket_timeout_s,
+        "socket_connect_timeout": socket_timeout_s,
+    }
     return app
 
 
 def enqueue(broker_url: str, task: str, *args: object) -> bool:
-    """Send a task; False (and a log line) if the broker is down: the sweeper will send it later."""
+    """Send a task; False (and a log line) if the broker is down or hung: the sweeper will send it later."""
     try:
-        producer(broker_url).send_task(task, args=list(args), retry=False)
+        timeout_s = runtime().settings.redis_socket_timeout_s
+        producer(broker_url, timeout_s).send_task(task, args=list(args), retry=False)
     except Exception as exc:  # kombu raises many types; any of them means "not enqueued"
         log.warning("could not enqueue %s: %s", task, type(exc).__name__)
         return False
     return True
+
+
+# At most one conversation task queued per contact: it answers every pending message of the
+# contact, oldest first, so a second one would only wait for the first's lock. However long an
+# outage lasts, the queue then holds one task per waiting contact, never one per message or sweep.
+QUEUED_MARKER = "lc:queued:contact:{}"
+
+
+@lru_cache(maxsize=4)
+def _markers(broker_url: str, socket_timeout_s: float) -> redis.Redis:
+    # One try, like the producer: a hung Redis must not hold the webhook (redis-py retries by default).
+    return redis.Redis.from_url(
+        broker_url,
+        socket_timeout=socket_timeout_s,
+        socket_connect_timeout=socket_timeout_s,
+        retry=Retry(NoBackoff(), 0),
+    )
+
+
+def enqueue_turn(broker_url: str, contact_id: int, inbound_id: int) -> bool:
+    """Enqueue the contact's conversation task unless one is queued already (which will see this message).
+
+    True when a task will see the message; False (the sweeper's turn, later) if Redis is down."""
+    settings = runtime().settings
+    try:
+        marked = _markers(broker_url, settings.redis_socket_timeout_s).set(
+            QUEUED_MARKER.format(contact_id), inbound_id, nx=True, ex=settings.queued_marker_s
+        )
+    except redis.RedisError as exc:
+        log.warning("could not mark contact %s queued: %s", contact_id, type(exc).__name__)
+        return False
+    if not marked:
+        return True
+    if enqueue(broker_url, PROCESS_INBOUND, inbound_id):
+        return True
+    clear_turn(broker_url, contact_id)
+    return False
+
+
+def clear_turn(broker_url: str, contact_id: int) -> None:
+    """The contact's task ended (answered all, or gave up for now): the next message or sweep enqueues anew."""
+    with contextlib.suppress(redis.RedisError):
+        _markers(broker_url, runtime().settings.redis_socket_timeout_s).delete(QUEUED_MARKER.format(contact_id))

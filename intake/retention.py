@@ -142,8 +142,8 @@ def _message_rules(
 
 def _inbound_due(cut: _Cutoffs) -> dict[str, ColumnElement[bool]]:
     m = InboundMessage
-    # Only answered messages: the worker still reads the body of one that is pending.
-    base = m.body_purged_at.is_(None) & (m.status == "processed")
+    # Only answered (or dead) messages: the worker still reads the body of one that is pending.
+    base = m.body_purged_at.is_(None) & m.status.in_(("processed", "dead"))
     about_case, without_case = _message_rules(m.case_id, m.contact_id, m.received_at, cut)
     return {"case_inbound": base & about_case, "contact_inbound": base & without_case}
 

@@ -51,6 +51,16 @@ def tracker_url(redis_url: str) -> str:
     return urlunsplit(parts._replace(path=f"/{(db + 1) % 16}"))
 
 
+def _redis_database(url: str) -> tuple[str, int, str]:
+    """Host, port and database number of a redis:// URL (the password is not part of where it is)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or 6379
+    except ValueError:
+        port = 6379  # a malformed port is reported by whatever connects; here only equality matters
+    return (parts.hostname or "", port, parts.path.lstrip("/") or "0")
+
+
 @dataclass(frozen=True)
 class Settings:
     """One immutable bag of configuration, built by `Settings.from_env()`."""
@@ -95,6 +105,24 @@ class Settings:
     retention_login_failures_days: int = 30  # staff login failures; throttling looks back 15 minutes
     # Orders the committee's monthly sample (intake/committee.py); its own secret, never PSEUDONYM_KEY.
     committee_sample_key: str = ""
+    # Socket and connect timeouts of the web processes' Redis clients: a hung Redis must not hold a
+    # webhook longer than this (the sweeper enqueues what could not be).
+    redis_socket_timeout_s: float = 1.0
+    # gunicorn (gthread) for the web app and the internal listener: processes, and threads in each.
+    web_workers: int = 2
+    web_threads: int = 8
+    # Replies left `sending` or `unknown` this long are looked up at Twilio (intake/outbound_reconcile.py).
+    outbound_reconcile_after_s: int = 120
+    # Twilio's Fallback URL (intake/fallback.py): its own process and port, and the spool it writes.
+    fallback_port: int = 8002
+    spool_dir: str = str(ROOT / "var" / "spool")
+    # The line's numbers (To) that reconciliation with Twilio's list considers; empty: the whole account.
+    twilio_line_numbers: tuple[str, ...] = ()
+    # A message whose processing fails this many times (an error other than the assistant being
+    # down) is set aside as dead, with one apology, so the contact's later messages move on.
+    dead_after_attempts: int = 8
+    # How long a contact's "task queued" marker lives if nobody clears it (a task lost for good).
+    queued_marker_s: int = 900
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -141,6 +169,15 @@ class Settings:
             retention_identity_attempts_days=_int(env, "RETENTION_IDENTITY_ATTEMPTS_DAYS", 1),
             retention_login_failures_days=_int(env, "RETENTION_LOGIN_FAILURES_DAYS", 30),
             committee_sample_key=_str(env, "COMMITTEE_SAMPLE_KEY", ""),
+            redis_socket_timeout_s=_float(env, "REDIS_SOCKET_TIMEOUT_S", 1.0),
+            web_workers=_int(env, "WEB_WORKERS", 2),
+            web_threads=_int(env, "WEB_THREADS", 8),
+            outbound_reconcile_after_s=_int(env, "OUTBOUND_RECONCILE_AFTER_S", 120),
+            fallback_port=_int(env, "FALLBACK_PORT", port + 2),
+            spool_dir=_str(env, "SPOOL_DIR", str(ROOT / "var" / "spool")),
+            twilio_line_numbers=tuple(n.strip() for n in env.get("TWILIO_LINE_NUMBERS", "").split(",") if n.strip()),
+            dead_after_attempts=_int(env, "DEAD_AFTER_ATTEMPTS", 8),
+            queued_marker_s=_int(env, "QUEUED_MARKER_S", 900),
         )
         settings.check()
         return settings
@@ -165,9 +202,21 @@ class Settings:
             raise SettingsError("TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not")
         if self.identity_max_attempts < 1:
             raise SettingsError("IDENTITY_MAX_ATTEMPTS must be at least 1")
+        # Shorter than a send attempt (TwilioSender waits 15 s) and a reply still in flight would be resent.
+        if self.outbound_reconcile_after_s < 60:
+            raise SettingsError("OUTBOUND_RECONCILE_AFTER_S must be at least 60 (a send may take 15 s)")
         self._check_boundaries()
         self._check_retention()
         self._check_sample_key_and_sending()
+        self._check_redis_and_web()
+        # One failure may be a passing database error; a message is set aside only when it repeats.
+        if self.dead_after_attempts < 2:
+            raise SettingsError("DEAD_AFTER_ATTEMPTS must be at least 2")
+        # The marker must outlive a task's own retries (about a minute), or a second task is queued.
+        if self.queued_marker_s < 120:
+            raise SettingsError("QUEUED_MARKER_S must be at least 120 (a task retries for about a minute)")
+        if self.fallback_port in (self.port, self.internal_port):
+            raise SettingsError("FALLBACK_PORT must differ from PORT and INTERNAL_PORT (the fallback is apart)")
 
     def _check_retention(self) -> None:
         """Nothing is removed while the system may still need it."""
@@ -227,6 +276,18 @@ class Settings:
                 "PUBLIC_BASE_URL must be an https:// URL while TWILIO_ACCOUNT_SID is set: over http, staff "
                 "logins and messages travel in clear. Set PUBLIC_BASE_URL to the https address Twilio calls"
             )
+
+    def _check_redis_and_web(self) -> None:
+        """Redis timeouts that bound a webhook, trackers apart from the broker, a sane gunicorn size."""
+        if not 0 < self.redis_socket_timeout_s <= 10:
+            raise SettingsError("REDIS_SOCKET_TIMEOUT_S must be more than 0 and at most 10 (Twilio waits 15 s)")
+        if _redis_database(self.tracker_redis_url) == _redis_database(self.redis_url):
+            raise SettingsError(
+                "TRACKER_REDIS_URL must name another Redis database than REDIS_URL (the broker's): "
+                "leave it empty (the next database is used) or end it in another number, e.g. /1"
+            )
+        if self.web_workers < 1 or self.web_threads < 1:
+            raise SettingsError("WEB_WORKERS and WEB_THREADS must be at least 1")
 
     @property
     def twilio_sends_for_real(self) -> bool:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
 
 from intake.deadlines import HONDURAS
@@ -63,7 +65,7 @@ def month_of(moment: datetime) -> str:
     return as_utc(moment).astimezone(HONDURAS).strftime("%Y-%m")
 
 
-def _records(session: Session) -> Iterator[dict[str, str]]:
+def _records(session: Session | Connection) -> Iterator[dict[str, str]]:
     rows = session.execute(select(Case.category_code, Case.department, Case.created_at, Case.channel, Case.state))
     for category, department, created_at, channel, state in rows:
         yield {
@@ -75,7 +77,7 @@ def _records(session: Session) -> Iterator[dict[str, str]]:
         }
 
 
-def _answer_groups(session: Session) -> tuple[list[dict[str, str]], list[int]]:
+def _answer_groups(session: Session | Connection) -> tuple[list[dict[str, str]], list[int]]:
     """Answers grouped in SQL (there are many more questions than complaints)."""
     rows = session.execute(
         select(AssistantAnswer.month, AssistantAnswer.department, AssistantAnswer.topic, func.count()).group_by(
@@ -90,7 +92,7 @@ def _days(start: datetime, end: datetime) -> float:
     return (as_utc(end) - as_utc(start)).total_seconds() / 86400
 
 
-def _metrics(session: Session, k: int) -> dict[str, float | None]:
+def _metrics(session: Session | Connection, k: int) -> dict[str, float | None]:
     """Indicators, each published only when at least k cases stand behind it."""
     cases = session.execute(
         select(Case.id, Case.created_at, Case.closed_at, Case.deadline_at, Case.satisfaction, Case.state)
@@ -124,30 +126,66 @@ def _metrics(session: Session, k: int) -> dict[str, float | None]:
     }
 
 
-def take_snapshot(session: Session, now: datetime, k: int = DEFAULT_K) -> int:
-    """Aggregate all cases and answers, suppress small and complementary cells, store; return the id."""
-    snapshot = TallySnapshot(taken_at=now, k=k)
-    session.add(snapshot)
-    session.flush()
-    answers, weights = _answer_groups(session)
+@dataclass(frozen=True)
+class Figures:
+    """What one snapshot publishes, computed and suppressed, not yet stored."""
+
+    cells: list[tuple[str, str, dict[str, str], int | None]]  # family, dims, key, value (None: suppressed)
+    metrics: dict[str, float | None]
+
+
+def compute(db: Session | Connection, k: int = DEFAULT_K) -> Figures:
+    """Aggregate all cases and answers and suppress small and complementary cells; reads only."""
+    cells: list[tuple[str, str, dict[str, str], int | None]] = []
+    answers, weights = _answer_groups(db)
     for family, counts in (
-        (CASES, cube(_records(session), TABLES)),
+        (CASES, cube(_records(db), TABLES)),
         (ANSWERS, cube(answers, ANSWER_TABLES, weights)),
     ):
         hidden = suppress(counts, k)
-        session.add_all(
-            TallyCell(
-                snapshot_id=snapshot.id,
-                family=family,
-                dims=",".join(sorted(d for d, _ in key)),
-                key=dict(sorted(key)),
-                value=None if key in hidden else value,
-            )
+        cells.extend(
+            (family, ",".join(sorted(d for d, _ in key)), dict(sorted(key)), None if key in hidden else value)
             for key, value in counts.items()
         )
+    return Figures(cells, _metrics(db, k))
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection of its own holding one read transaction: a consistent view that takes no write lock."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            # pysqlite begins a transaction only before a write, so the SELECTs would each see a
+            # different moment; an explicit (deferred) BEGIN makes them one read transaction, which
+            # in WAL mode never blocks the one writer.
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.execution_options(isolation_level="REPEATABLE READ")  # one snapshot for every query
+        try:
+            yield conn
+        finally:
+            conn.rollback()
+
+
+def take_snapshot(session: Session, now: datetime, k: int = DEFAULT_K) -> int:
+    """Aggregate all cases and answers, suppress small and complementary cells, store; return the id.
+
+    The figures are read first, on a connection of their own: on SQLite the session's transaction
+    takes the database's only write lock at its first INSERT, and computing takes 20-30 s at a
+    million cases (docs/performance.md), longer than Twilio waits for a webhook that must write.
+    Only the writing of the computed cells happens in the caller's (short) transaction."""
+    with read_transaction(session.get_bind().engine) as conn:
+        figures = compute(conn, k)
+    snapshot = TallySnapshot(taken_at=now, k=k)
+    session.add(snapshot)
+    session.flush()
+    session.add_all(
+        TallyCell(snapshot_id=snapshot.id, family=family, dims=dims, key=key, value=value)
+        for family, dims, key, value in figures.cells
+    )
     session.add_all(
         TallyMetric(snapshot_id=snapshot.id, name=name, value=None if value is None else Decimal(str(value)))
-        for name, value in _metrics(session, k).items()
+        for name, value in figures.metrics.items()
     )
     return snapshot.id
 

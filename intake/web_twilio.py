@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, request
+from sqlalchemy.exc import SQLAlchemyError
 from twilio.request_validator import RequestValidator
 
 from intake.inbound import InvalidInbound, mark_enqueued, store_inbound
 from intake.models import utcnow
 from intake.outbound import record_status
-from intake.queue import PROCESS_INBOUND, enqueue
+from intake.queue import enqueue_turn
 from intake.runtime import runtime
 
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+@bp.errorhandler(SQLAlchemyError)
+def database_unavailable(exc: SQLAlchemyError) -> Response:
+    """Not stored, so not acknowledged: Twilio never retries a webhook, but on a 5xx it posts the
+    message to the Fallback URL (intake/fallback.py spools it). The class only: no bound values."""
+    current_app.logger.error("%s %s: database unavailable (%s)", request.method, request.path, type(exc).__name__)
+    return Response("", status=503, headers={"Retry-After": "30"})
 
 
 def _check_signature() -> None:
@@ -42,9 +51,14 @@ def inbound() -> Response:
         inbound_id, already_enqueued = message.id, message.enqueued_at is not None
     # Only after the commit: a worker must find the row. A replay of a message that was
     # stored but never enqueued is enqueued now; one already enqueued is left alone.
-    if (created or not already_enqueued) and enqueue(rt.settings.redis_url, PROCESS_INBOUND, inbound_id):
-        with rt.sessions() as session, session.begin():
-            mark_enqueued(session, [inbound_id], utcnow())
+    if (created or not already_enqueued) and enqueue_turn(rt.settings.redis_url, message.contact_id, inbound_id):
+        try:
+            with rt.sessions() as session, session.begin():
+                mark_enqueued(session, [inbound_id], utcnow())
+        except SQLAlchemyError as exc:
+            # The message is committed and enqueued, so this is still a 200; at worst the sweeper
+            # enqueues it once more, which process_inbound ignores once it is answered.
+            current_app.logger.warning("inbound %s enqueued but not marked (%s)", inbound_id, type(exc).__name__)
     current_app.logger.info("inbound %s stored (new=%s)", inbound_id, created)
     return Response(EMPTY_TWIML, mimetype="text/xml")
 

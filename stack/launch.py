@@ -9,8 +9,9 @@ import time
 
 from dotenv import dotenv_values
 
+from intake.redis_checks import refuse_unsafe_redis
 from stack.paths import ROOT, VAR
-from stack.processes import Process, internal_api_url, port_open, redis_process, system_processes
+from stack.processes import Process, fallback_port, internal_api_url, port_open, redis_process, system_processes
 
 LOCAL_REDIS_PORT = 6380
 
@@ -40,6 +41,8 @@ def main() -> int:
             env["REDIS_URL"] = f"redis://127.0.0.1:{LOCAL_REDIS_PORT}/0"
             _wait_port(LOCAL_REDIS_PORT)
             print(f"started Redis on 127.0.0.1:{LOCAL_REDIS_PORT} (data in var/redis)")
+        # Before anything uses it: a Redis that may evict keys would lose queued tasks and locks.
+        refuse_unsafe_redis(env["REDIS_URL"], lambda warning: print(f"warning: {warning}", file=sys.stderr))
         processes = system_processes(env)
         # The internal API first: the actions call it as soon as the first message arrives.
         processes.sort(key=lambda process: process.name != "internal")
@@ -50,7 +53,10 @@ def main() -> int:
         print(
             "\nLínea Ciudadana is running:\n"
             f"  Twilio webhook   {env.get('PUBLIC_BASE_URL', f'http://127.0.0.1:{port}')}/twilio/inbound\n"
-            f"  Health           http://127.0.0.1:{port}/healthz\n"
+            f"  Fallback URL     {env.get('PUBLIC_BASE_URL', f'http://127.0.0.1:{port}')}/twilio/fallback"
+            f" (its own process on 127.0.0.1:{fallback_port(env)})\n"
+            f"  Health           http://127.0.0.1:{port}/healthz (liveness)\n"
+            f"  Readiness        {env['INTERNAL_API_URL']}/readyz (every dependency; internal listener)\n"
             f"  Rasa             {env['RASA_URL']}\n"
             f"  Action server    {env['ACTION_SERVER_URL']}\n"
             f"  Internal API     {env['INTERNAL_API_URL']} (the action server's only way in)\n"

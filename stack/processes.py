@@ -129,6 +129,14 @@ def _base_env(env: dict[str, str]) -> dict[str, str]:
     return {name: env[name] for name in BASE_VARIABLES if name in env}
 
 
+def gunicorn_threads(env: dict[str, str]) -> list[str]:
+    """gthread workers sized by WEB_WORKERS and WEB_THREADS (as intake.settings reads them): a request
+    waiting on a slow dependency (Redis, the database's write lock) holds one thread, not a process."""
+    workers = env.get("WEB_WORKERS", "").strip() or "2"
+    threads = env.get("WEB_THREADS", "").strip() or "8"
+    return ["--worker-class", "gthread", "--workers", workers, "--threads", threads]
+
+
 def internal_address(env: dict[str, str]) -> tuple[str, int]:
     """Where intake's internal listener binds: INTERNAL_BIND and INTERNAL_PORT, as intake.settings reads them."""
     bind = env.get("INTERNAL_BIND", "").strip() or "127.0.0.1"
@@ -178,6 +186,18 @@ def action_env(env: dict[str, str]) -> dict[str, str]:
     }
 
 
+def fallback_port(env: dict[str, str]) -> int:
+    """FALLBACK_PORT, else PORT + 2, as intake.settings reads it."""
+    return int(env.get("FALLBACK_PORT", "").strip() or int(env.get("PORT", "").strip() or 8000) + 2)
+
+
+def fallback_env(env: dict[str, str]) -> dict[str, str]:
+    """Only what Twilio's Fallback URL reads (intake/fallback.py): the URL Twilio signs, the token that
+    checks it, and where to spool. No DATABASE_URL or other secret: it must work with the database down."""
+    names = ("PORT", "PUBLIC_BASE_URL", "TWILIO_AUTH_TOKEN", "SPOOL_DIR", "LOG_LEVEL")
+    return {**_base_env(env), **{name: env[name] for name in names if name in env}}
+
+
 def named(processes: list[Process], *names: str) -> list[Process]:
     """The processes called `names`, in that order."""
     by_name = {process.name: process for process in processes}
@@ -185,7 +205,7 @@ def named(processes: list[Process], *names: str) -> list[Process]:
 
 
 def system_processes(env: dict[str, str], workers: int = 2) -> list[Process]:
-    """Rasa, the action server, the web app, a Celery worker, beat and intake's internal API.
+    """Rasa, the action server, the web app, a Celery worker, beat, intake's internal API and the fallback.
 
     The internal listener comes last so the others keep their places in the list (callers take
     [2] for the web app); stack/launch.py starts it before the app processes."""
@@ -230,8 +250,7 @@ def system_processes(env: dict[str, str], workers: int = 2) -> list[Process]:
                 app_bin("gunicorn"),
                 "--bind",
                 f"127.0.0.1:{web_port}",
-                "--workers",
-                "2",
+                *gunicorn_threads(env),
                 "--access-logfile",
                 "-",
                 "--access-logformat",
@@ -277,8 +296,7 @@ def system_processes(env: dict[str, str], workers: int = 2) -> list[Process]:
                 app_bin("gunicorn"),
                 "--bind",
                 _host_port(internal_bind, internal_port),
-                "--workers",
-                "2",
+                *gunicorn_threads(env),
                 "--access-logfile",
                 "-",
                 "--access-logformat",
@@ -287,5 +305,24 @@ def system_processes(env: dict[str, str], workers: int = 2) -> list[Process]:
             ],
             env,
             health_url=f"{_internal_local_url(env)}/livez",
+        ),
+        # Last, so every other process keeps its place. Public like web (Twilio calls it), and
+        # apart from it: it answers while the database, or the web app itself, is down.
+        Process(
+            "fallback",
+            [
+                app_bin("gunicorn"),
+                "--bind",
+                f"127.0.0.1:{fallback_port(env)}",
+                "--workers",
+                "2",
+                "--access-logfile",
+                "-",
+                "--access-logformat",
+                "%(m)s %(U)s %(s)s %(M)sms",
+                "intake.fallback:create_fallback_app()",
+            ],
+            fallback_env(env),
+            health_url=f"http://127.0.0.1:{fallback_port(env)}/livez",
         ),
     ]

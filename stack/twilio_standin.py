@@ -10,8 +10,10 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from email.utils import formatdate
+from datetime import UTC, date
+from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
@@ -38,6 +40,31 @@ def message_resource_schema() -> dict[str, Any]:
     return _spec()["components"]["schemas"]["api.v2010.account.message"]
 
 
+def list_query_parameters() -> set[str]:
+    """The query parameters Twilio defines for listing messages (To, From, DateSent<, PageSize, ...)."""
+    parameters = _spec()["paths"][MESSAGES_PATH]["get"]["parameters"]
+    return {p["name"] for p in parameters if p["in"] == "query"}
+
+
+def _matches(resource: dict[str, Any], query: dict[str, str]) -> bool:
+    """Twilio's list filters: exact To and From; DateSent on, before (<) or after (>) a GMT day, inclusive."""
+    if any(name in query and resource.get(name.lower()) != query[name] for name in ("To", "From")):
+        return False
+    bounds = {name: query[name] for name in ("DateSent", "DateSent<", "DateSent>") if name in query}
+    if not bounds:
+        return True
+    if not resource.get("date_sent"):
+        return False  # not sent yet (still in Twilio's queue): no DateSent filter matches it
+    sent = parsedate_to_datetime(resource["date_sent"]).astimezone(UTC).date()
+    for name, raw in bounds.items():
+        day = date.fromisoformat(raw.lstrip("<>=")[:10])
+        if (name == "DateSent" and sent != day) or (name == "DateSent<" and sent > day):
+            return False
+        if name == "DateSent>" and sent < day:
+            return False
+    return True
+
+
 @dataclass
 class TwilioStandIn:
     account_sid: str
@@ -46,6 +73,9 @@ class TwilioStandIn:
     rejected: list[str] = field(default_factory=list)
     # Scripted failures for the next requests: ("status", code) or ("delay", seconds).
     script: list[tuple[str, float]] = field(default_factory=list)
+    # What GET Messages.json lists, oldest first: every message POSTed (as sent at once), and any
+    # resource a test adds (an inbound message, one Twilio took while our side crashed).
+    listed: list[dict[str, Any]] = field(default_factory=list)
     port: int = 0
     _server: Any = None
 
@@ -72,12 +102,14 @@ class TwilioStandIn:
             elif kind == "status":
                 return self._reject(int(value), 20500 if value >= 500 else 20429, "scripted failure")
         expected_path = MESSAGES_PATH.replace("{AccountSid}", self.account_sid)
-        if request.method != "POST" or request.path != expected_path:
+        if request.method not in ("GET", "POST") or request.path != expected_path:
             return self._reject(404, 20404, f"unknown resource {request.method} {request.path}")
         auth = request.headers.get("Authorization", "")
         expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         if auth != expected:
             return self._reject(401, 20003, "authentication failed")
+        if request.method == "GET":
+            return self._list(request, expected_path)
         form = request.form.to_dict()
         unknown = set(form) - self._allowed
         if unknown:
@@ -115,7 +147,43 @@ class TwilioStandIn:
             "uri": f"{expected_path[:-5]}/{sid}.json",
             "subresource_uris": {},
         }
+        # Twilio answers "queued"; the stand-in hands it on at once, so the list shows it sent.
+        self.listed.append({**resource, "status": "sent", "date_sent": now})
         return Response(json.dumps(resource), status=201, mimetype="application/json")
+
+    def _list(self, request: Request, path: str) -> Response:
+        """GET Messages.json: newest first, filtered by To, From and DateSent (GMT days), paged."""
+        query = request.args.to_dict()
+        unknown = set(query) - list_query_parameters()
+        if unknown:
+            return self._reject(400, 21601, f"parameters not in Twilio's API: {sorted(unknown)}")
+        try:
+            size = min(int(query.get("PageSize", "50")), 1000)
+            page = int(query.get("Page", "0"))
+            start = int(query.get("PageToken", "PA0")[2:])  # our token is the offset; Twilio's is opaque
+            found = [m for m in reversed(self.listed) if _matches(m, query)]
+        except ValueError:
+            return self._reject(400, 20001, "a parameter has a value Twilio does not accept")
+        filters = {k: v for k, v in query.items() if k not in ("PageSize", "Page", "PageToken")}
+
+        def page_uri(number: int, offset: int) -> str:
+            token = {"PageToken": f"PA{offset}"} if offset else {}
+            return f"{path}?{urlencode({**filters, 'PageSize': size, 'Page': number, **token})}"
+
+        chunk = found[start : start + size]
+        more = start + size < len(found)
+        body = {
+            "messages": chunk,
+            "page": page,
+            "page_size": size,
+            "start": start,
+            "end": start + max(len(chunk) - 1, 0),
+            "uri": page_uri(page, start),
+            "first_page_uri": page_uri(0, 0),
+            "next_page_uri": page_uri(page + 1, start + size) if more else None,
+            "previous_page_uri": page_uri(page - 1, max(start - size, 0)) if page else None,
+        }
+        return Response(json.dumps(body), status=200, mimetype="application/json")
 
     def start(self) -> TwilioStandIn:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request is noise here
@@ -134,3 +202,34 @@ class TwilioStandIn:
 
     def bodies_to(self, address: str) -> list[str]:
         return [m["Body"] for m in self.messages if m["To"] == address]
+
+    def receive(self, sender: str, to: str, body: str, seconds_ago: float = 0.0) -> str:
+        """A message Twilio took from `sender` for the line (GET lists it), whatever became of its webhook."""
+        sid = "SM" + secrets.token_hex(16)
+        when = formatdate(time.time() - seconds_ago, usegmt=True)
+        path = MESSAGES_PATH.replace("{AccountSid}", self.account_sid)
+        self.listed.append(
+            {
+                "sid": sid,
+                "account_sid": self.account_sid,
+                "to": to,
+                "from": sender,
+                "body": body,
+                "status": "received",
+                "num_segments": "1",
+                "num_media": "0",
+                "direction": "inbound",
+                "api_version": "2010-04-01",
+                "price": None,
+                "price_unit": "USD",
+                "error_code": None,
+                "error_message": None,
+                "date_created": when,
+                "date_updated": when,
+                "date_sent": when,
+                "messaging_service_sid": None,
+                "uri": f"{path[:-5]}/{sid}.json",
+                "subresource_uris": {},
+            }
+        )
+        return sid

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import worker_init
 
-from intake.queue import PURGE_RETENTION
+from intake.queue import IMPORT_SPOOL, PURGE_RETENTION, RECONCILE_INBOUND, RECONCILE_OUTBOUND
+from intake.redis_checks import refuse_unsafe_redis
 from intake.runtime import runtime
 
 
@@ -32,10 +36,22 @@ def make_celery() -> Celery:
             "tally-snapshot": {"task": "tally.snapshot_if_due", "schedule": 900.0},
             # Daily at 03:30 Honduras time (the app's timezone), when the line is quietest.
             "retention-purge": {"task": PURGE_RETENTION, "schedule": crontab(hour=3, minute=30)},
+            # What Twilio's Fallback URL spooled while the database was down (docs/architecture.md,
+            # "When the database is down"), and what Twilio received that the line never saw.
+            "import-spool": {"task": IMPORT_SPOOL, "schedule": 60.0},
+            "reconcile-inbound": {"task": RECONCILE_INBOUND, "schedule": crontab(minute=20)},
+            # Replies left `sending` (a worker killed mid-send) or `unknown` (a timeout): found or resent.
+            "reconcile-outbound": {"task": RECONCILE_OUTBOUND, "schedule": 60.0},
         },
         timezone="America/Tegucigalpa",
     )
     return app
+
+
+@worker_init.connect
+def _check_broker_redis(**_: object) -> None:
+    # A Redis that evicts keys would drop queued tasks and per-contact locks: refuse to start on it.
+    refuse_unsafe_redis(runtime().settings.redis_url, logging.getLogger(__name__).warning)
 
 
 app = make_celery()

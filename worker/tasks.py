@@ -5,29 +5,49 @@ from __future__ import annotations
 import contextlib
 import logging
 from datetime import timedelta
+from pathlib import Path
 
 import redis
 from celery import Task
+from redis.lock import Lock
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
+from intake import recovery
 from intake.assistant import AssistantUnavailable
-from intake.conversation import process_next
-from intake.inbound import mark_enqueued, stale_pending
+from intake.dead_letters import take_turn
+from intake.inbound import mark_contacts_enqueued, oldest_pending, stale_contacts
+from intake.metrics import record_sweep
 from intake.models import InboundMessage, OutboundMessage
 from intake.outbound import SendError, send_one
-from intake.queue import PROCESS_INBOUND, PURGE_RETENTION, ROUTE_CASE, SEND_OUTBOUND
+from intake.outbound_reconcile import lookup_for, reconcile
+from intake.queue import (
+    IMPORT_SPOOL,
+    PROCESS_INBOUND,
+    PURGE_RETENTION,
+    RECONCILE_INBOUND,
+    RECONCILE_OUTBOUND,
+    ROUTE_CASE,
+    SEND_OUTBOUND,
+    clear_turn,
+    enqueue_turn,
+)
 from intake.retention import purge
 from intake.routing import route, unrouted
-from intake.runtime import runtime
+from intake.runtime import Runtime, runtime
 from intake.sla import sweep
 from intake.tally import snapshot_if_due, take_snapshot
+from intake.twilio_messages import ListingError, TwilioMessages
 from worker.celery_app import app
 
 log = logging.getLogger(__name__)
 
-# Backoff while Rasa is down: 2, 4, 8 … seconds, capped; never given up (the sweeper also
-# re-sends anything left pending), so a beneficiary is answered once the assistant is back.
+# A few quick tries (2, 4, 8, 16, 30 s apart) while Rasa is down or a turn fails; then the task
+# gives up and the sweeper enqueues the contact again once SWEEP_AFTER_S has passed. At any time
+# there is at most one task per waiting contact (intake/queue.py enqueue_turn), however long an
+# outage lasts; a message that keeps failing for another reason ends as a dead letter.
 MAX_BACKOFF_S = 30
+MAX_RETRIES = 5
 LOCK_TIMEOUT_S = 300
 
 
@@ -39,7 +59,7 @@ def _backoff(retries: int) -> int:
     return min(2 ** (retries + 1), MAX_BACKOFF_S)
 
 
-@app.task(name=PROCESS_INBOUND, bind=True, acks_late=True, max_retries=None)
+@app.task(name=PROCESS_INBOUND, bind=True, acks_late=True, max_retries=MAX_RETRIES)
 def process_inbound(self: Task, inbound_id: int) -> None:
     """Answer every pending message of this message's sender, oldest first, under a per-sender lock."""
     rt = runtime()
@@ -50,24 +70,55 @@ def process_inbound(self: Task, inbound_id: int) -> None:
         return
     lock = _redis().lock(f"lc:lock:contact:{contact_id}", timeout=LOCK_TIMEOUT_S, blocking=False)
     if not lock.acquire():
-        # Another worker is answering this sender; it may finish before seeing this message,
-        # so come back rather than drop it (idempotent: a processed message is skipped).
-        raise self.retry(countdown=1)
+        # Another worker is answering this sender; it may finish before seeing this message, so
+        # come back rather than drop it. No attempt was made, so none is counted.
+        return _again(self, contact_id, countdown=1)
     try:
-        while True:
-            turn = process_next(rt.sessions, contact_id, rt.assistant, rt.identity_policy, rt.now)
-            if turn is None:
-                return
-            for outbound_id in turn.outbound_ids:
-                send_outbound.delay(outbound_id)
-            lock.extend(LOCK_TIMEOUT_S, replace_ttl=True)
+        _answer_all(rt, contact_id, lock)
     except AssistantUnavailable as exc:
         log.warning("assistant unavailable (%s); contact %s retried later", exc, contact_id)
-        raise self.retry(countdown=_backoff(self.request.retries)) from None
+        return _again(self, contact_id, _backoff(self.request.retries))
+    except Exception as exc:
+        # Counted against the message by take_turn; the class only, never a text.
+        log.warning("contact %s: turn failed (%s); retried later", contact_id, type(exc).__name__)
+        return _again(self, contact_id, _backoff(self.request.retries))
     finally:
         # The lock may have expired while we worked; the next run re-checks the queue anyway.
         with contextlib.suppress(redis.exceptions.LockError):
             lock.release()
+    _finish(rt, contact_id)
+
+
+def _answer_all(rt: Runtime, contact_id: int, lock: Lock) -> None:
+    dead_after = rt.settings.dead_after_attempts
+    while True:
+        turn = take_turn(rt.sessions, contact_id, rt.assistant, rt.identity_policy, rt.now, dead_after)
+        if turn is None:
+            return
+        for outbound_id in turn.outbound_ids:
+            send_outbound.delay(outbound_id)
+        lock.extend(LOCK_TIMEOUT_S, replace_ttl=True)
+
+
+def _again(task: Task, contact_id: int, countdown: int) -> None:
+    """Retry soon, or, after MAX_RETRIES, give up and leave the contact to the sweeper."""
+    if task.request.retries >= MAX_RETRIES:
+        log.warning("contact %s: not answered after %d tries; left to the sweeper", contact_id, MAX_RETRIES + 1)
+        clear_turn(runtime().settings.redis_url, contact_id)
+        return
+    raise task.retry(countdown=countdown)
+
+
+def _finish(rt: Runtime, contact_id: int) -> None:
+    """Clear the contact's queued mark, then look once more: a message stored while the mark was
+    still set was not enqueued, counting on this task, which may have looked before it came."""
+    clear_turn(rt.settings.redis_url, contact_id)
+    with rt.sessions() as session:
+        message = oldest_pending(session, contact_id)
+        next_id = message.id if message is not None else None
+    if next_id is not None and enqueue_turn(rt.settings.redis_url, contact_id, next_id):
+        with rt.sessions() as session, session.begin():
+            mark_contacts_enqueued(session, [contact_id], rt.now())
 
 
 @app.task(name=SEND_OUTBOUND, bind=True, acks_late=True, max_retries=8)
@@ -85,16 +136,18 @@ def send_outbound(self: Task, outbound_id: int) -> None:
 
 @app.task(name="conversation.sweep")
 def sweep_inbound() -> int:
-    """Re-enqueue messages committed but never enqueued (or stuck): the outbox's second half."""
+    """Enqueue each contact with messages committed but never enqueued, or left by a task that gave
+    up: the outbox's second half. A contact whose task is still queued is not enqueued again."""
     rt = runtime()
-    with rt.sessions() as session, session.begin():
-        ids = stale_pending(session, rt.now(), rt.settings.sweep_after_s)
-        for inbound_id in ids:
-            process_inbound.delay(inbound_id)
-        mark_enqueued(session, ids, rt.now())
-    if ids:
-        log.info("sweeper re-enqueued %d pending messages", len(ids))
-    return len(ids)
+    settings = rt.settings
+    with rt.sessions() as session:
+        waiting = stale_contacts(session, rt.now(), settings.sweep_after_s)
+    covered = [contact for contact, inbound_id in waiting if enqueue_turn(settings.redis_url, contact, inbound_id)]
+    if covered:
+        with rt.sessions() as session, session.begin():
+            mark_contacts_enqueued(session, covered, rt.now())
+        log.info("sweeper: %d contacts with pending messages are queued", len(covered))
+    return len(covered)
 
 
 @app.task(name="outbound.sweep")
@@ -183,3 +236,67 @@ def purge_retention() -> dict[str, int | None] | None:
     for line in report.lines():
         log.info("retention: %s", line)
     return {**report.counts, "trackers": report.trackers}
+
+
+@app.task(name=IMPORT_SPOOL)
+def import_spool() -> dict[str, int] | None:
+    """Load what the fallback spooled while the database was down (every minute; idempotent by MessageSid)."""
+    rt = runtime()
+    s = rt.settings
+    try:
+        report = recovery.import_spool(rt.sessions, Path(s.spool_dir), s.pseudonym_key, s.redis_url, rt.now())
+    except SQLAlchemyError as exc:
+        # Still down: the spool keeps everything, and the next minute tries again.
+        log.warning("spool not imported: database unavailable (%s)", type(exc).__name__)
+        return None
+    return {"files": report.files, "stored": report.stored, "replays": report.replays, "damaged": report.unreadable}
+
+
+@app.task(name=RECONCILE_INBOUND)
+def reconcile_inbound() -> dict[str, int] | None:
+    """Store what Twilio received for the line and the line never stored (hourly; only with a Twilio account)."""
+    rt = runtime()
+    s = rt.settings
+    if not s.twilio_sends_for_real:
+        return None
+    listing = TwilioMessages(s.twilio_account_sid, s.twilio_auth_token, s.twilio_api_url)
+    try:
+        # The spool first: it holds the whole form (profile name, media, location), the list does not.
+        recovery.import_spool(rt.sessions, Path(s.spool_dir), s.pseudonym_key, s.redis_url, rt.now())
+        report = recovery.reconcile(
+            rt.sessions, listing.sent_since, s.pseudonym_key, s.redis_url, rt.now(), s.twilio_line_numbers
+        )
+    except (SQLAlchemyError, ListingError) as exc:
+        log.warning("inbound not reconciled (%s); next hour", type(exc).__name__)
+        return None
+    return {"listed": report.listed, "missing": report.missing}
+
+
+# Longer than a run takes (a listing of Twilio's day, a few hundred updates); beat runs it every minute.
+RECONCILE_LOCK_S = 600
+
+
+@app.task(name=RECONCILE_OUTBOUND)
+def reconcile_outbound() -> dict[str, int] | None:
+    """Settle replies stuck `sending` or `unknown`: found at Twilio is sent (never resent), not found is sent again."""
+    rt = runtime()
+    client = _redis()
+    lock = client.lock("lc:lock:outbound-reconcile", timeout=RECONCILE_LOCK_S, blocking=False)
+    if not lock.acquire():
+        return None  # the previous run is still at it; two would race for the same rows
+    try:
+        result = reconcile(rt.sessions, lookup_for(rt.settings), rt.now(), rt.settings.outbound_reconcile_after_s)
+    finally:
+        with contextlib.suppress(redis.exceptions.LockError):
+            lock.release()
+    for outbound_id in result.requeued:
+        send_outbound.delay(outbound_id)  # the sweeper would too; sending claims, so never twice
+    record_sweep(client, RECONCILE_OUTBOUND, rt.now())
+    if result.sent or result.requeued or result.left:
+        log.info(
+            "outbound reconcile: %d found sent, %d queued again, %d left (lookup failed)",
+            result.sent,
+            len(result.requeued),
+            result.left,
+        )
+    return {"sent": result.sent, "requeued": len(result.requeued), "left": result.left}

@@ -212,6 +212,36 @@ def test_an_understood_message_starts_the_count_again_and_a_stale_offer_lapses(r
     assert [text for _, text in picker.seen] == ['/choose_option{"option": "2"}']  # read as is
 
 
+@pytest.mark.parametrize("answer", ["²", "①"])
+def test_a_digit_like_answer_to_a_numbered_offer_lets_it_lapse_and_the_next_message_is_answered(
+    rt: Runtime, answer: str
+) -> None:
+    # "²" and "①" pass str.isdigit() but int() refuses them: read before, they failed every turn.
+    contact = _receive(rt, 1, "ps la cosa es q nose")
+    _receive(rt, 2, answer)
+    _receive(rt, 3, "hola")
+    process_next(rt.sessions, contact, Scripted(intent="nlu_fallback", ranking=RANKING), POLICY, rt.now)
+    assistant = Scripted(intent="greet")
+    while process_next(rt.sessions, contact, assistant, POLICY, rt.now):
+        pass
+    assert [text for _, text in assistant.seen] == ['/greet{"option": "2"}'] * 2  # read as is, not a pick
+    assert len(_bodies(rt)) == 3
+
+
+def test_the_first_answer_after_an_outage_is_not_taken_for_the_last_of_several_empty_ones(rt: Runtime) -> None:
+    contact = _receive(rt, 1, "hola")
+    down = Scripted(fail=20, replies=[[], ["Buenas"]])
+    for _ in range(20):  # every wake while Rasa is down
+        with pytest.raises(AssistantUnavailable):
+            process_next(rt.sessions, contact, down, POLICY, rt.now)
+    with pytest.raises(AssistantUnavailable):  # one empty answer: retried, not an apology yet
+        process_next(rt.sessions, contact, down, POLICY, rt.now)
+    process_next(rt.sessions, contact, down, POLICY, rt.now)
+    assert _bodies(rt) == ["Buenas"]
+    with rt.sessions() as session:
+        assert session.scalars(select(InboundMessage.attempts)).one() == 1
+
+
 def test_replies_are_joined_into_few_messages_that_fit() -> None:
     assert split_for_sms(["a", "b"]) == ["a\n\nb"]
     long = ["x" * 1000, "y" * 1000]

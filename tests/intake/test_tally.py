@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import random
 import re
+import threading
+import time
+from pathlib import Path
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from intake import tally
 from intake.disclosure import derivable, relations_for
-from intake.models import Case, TallyCell
-from intake.runtime import Runtime
+from intake.inbound import store_inbound
+from intake.migrations_runner import upgrade
+from intake.models import Case, TallyCell, TallyMetric
+from intake.runtime import Runtime, set_runtime
+from intake.settings import Settings
 from intake.tally import take_snapshot
+from tests.conftest import base_env, fresh_database
 from tests.intake.case_helpers import file
+from tests.intake.test_webhook import sms
 
 CATEGORIES = ["pago_no_recibido", "punto_de_pago", "maltrato", "exclusion"]
 PLACES = ["0501", "0801", "1501", "1801", "1301"]
@@ -89,3 +99,55 @@ def test_a_snapshot_is_taken_at_once_on_a_fresh_system_then_once_a_day(rt: Runti
         assert first is not None
         assert snapshot_if_due(session, rt.now() + timedelta(hours=23)) is None
         assert snapshot_if_due(session, rt.now() + timedelta(hours=24, minutes=1)) not in (None, first)
+
+
+def test_a_snapshot_being_computed_leaves_sqlite_free_for_an_inbound_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite has one writer: a snapshot that held it while computing (20-30 s at a million cases)
+    # would make Twilio's webhooks wait past its 15 s. The computation is held open here instead.
+    database_url = fresh_database("sqlite", tmp_path)
+    upgrade(database_url)
+    rt = Runtime(Settings.from_env(base_env(DATABASE_URL=database_url)))
+    set_runtime(rt)
+    _cases(rt, 30)
+    computing, release = threading.Event(), threading.Event()
+    compute_metrics = tally._metrics
+
+    def slow_metrics(db: object, k: int) -> dict[str, float | None]:
+        computing.set()
+        release.wait(10)  # bounded, so the old behaviour fails in 10 s instead of hanging
+        return compute_metrics(db, k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tally, "_metrics", slow_metrics)
+    taken: list[int] = []
+    snapshot = threading.Thread(target=lambda: taken.append(_snapshot(rt)))
+    snapshot.start()
+    try:
+        assert computing.wait(10)
+        started = time.monotonic()
+        with rt.sessions() as session, session.begin():
+            store_inbound(session, sms(sid="SM" + "c" * 32), rt.settings.pseudonym_key, rt.now())
+        waited = time.monotonic() - started
+    finally:
+        release.set()
+        snapshot.join(30)
+        set_runtime(None)
+    assert waited < 1.0, f"the inbound message waited {waited:.1f} s for the snapshot's write lock"
+    # The snapshot is whole: the same figures as one taken with nothing in its way.
+    monkeypatch.undo()
+    assert _figures(rt, taken[0]) == _figures(rt, _snapshot(rt))
+    assert (("casos", "channel"), 30) in [((f, d), v) for f, d, _, v in _figures(rt, taken[0])[0]]
+
+
+def _figures(rt: Runtime, snapshot_id: int) -> tuple[list[tuple], list[tuple]]:
+    with rt.sessions() as session:
+        cells = session.execute(
+            select(TallyCell.family, TallyCell.dims, TallyCell.key, TallyCell.value).where(
+                TallyCell.snapshot_id == snapshot_id
+            )
+        ).all()
+        metrics = session.execute(
+            select(TallyMetric.name, TallyMetric.value).where(TallyMetric.snapshot_id == snapshot_id)
+        ).all()
+    return sorted((f, d, sorted(k.items()), v) for f, d, k, v in cells), sorted(tuple(m) for m in metrics)

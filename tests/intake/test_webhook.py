@@ -141,7 +141,7 @@ def test_a_message_stored_while_the_broker_is_down_is_left_for_the_sweeper(
 ) -> None:
     import intake.web_twilio as web
 
-    monkeypatch.setattr(web, "enqueue", lambda *args: False)
+    monkeypatch.setattr(web, "enqueue_turn", lambda *args: False)
     assert signed_post(client, sms()).status_code == 200
     with rt.sessions() as session:
         message = session.scalars(select(InboundMessage)).one()

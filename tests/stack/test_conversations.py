@@ -275,11 +275,13 @@ def test_rasa_trackers_hold_no_amount_date_place_reason_reference_or_staff_updat
     assert not re.search(r"BVM-(?!7K3Q9)[A-HJ-NP-Z2-9]{5}", dump), "a case reference reached Rasa's tracker"
 
 
-def test_healthz_sees_every_part_up(system: System) -> None:
+def test_readyz_sees_every_part_up(system: System) -> None:
     import requests
 
-    body = requests.get(f"{system.web}/healthz", timeout=10).json()
-    assert body == {"status": "ok", "checks": {"database": True, "redis": True, "rasa": True, "actions": True}}
+    body = requests.get(f"{system.internal}/readyz", timeout=15).json()
+    checks = {"database": True, "redis": True, "trackers": True, "rasa": True, "actions": True}
+    assert body == {"status": "ok", "checks": checks}
+    assert requests.get(f"{system.web}/healthz", timeout=10).json() == {"status": "ok"}  # liveness only
 
 
 def test_logs_hold_no_phone_number_and_no_dni(system: System, assistant: Assistant) -> None:

@@ -64,3 +64,19 @@ def test_a_parameter_twilio_does_not_define_is_refused(twilio: TwilioStandIn) ->
     assert response.status_code == 400
     assert response.json()["code"] == 21601
     assert twilio.messages == []
+
+
+def test_a_received_message_is_listed_as_twilio_lists_it(twilio: TwilioStandIn) -> None:
+    sid = twilio.receive("whatsapp:+50499887766", "whatsapp:+50422220000", "hola", seconds_ago=60)
+    _post(twilio, {"To": "+50499887766", "From": "+50422220000", "Body": "respuesta"})
+    url = f"{twilio.url}/2010-04-01/Accounts/{SID}/Messages.json"
+    params = {"To": "whatsapp:+50422220000", "DateSent>": "2020-01-01", "PageSize": "10"}
+    response = requests.get(url, params=params, auth=(SID, TOKEN), timeout=5)
+    assert response.status_code == 200
+    list_schema = json.loads(SPEC_PATH.read_text())["paths"]["/2010-04-01/Accounts/{AccountSid}/Messages.json"]
+    page_fields = set(list_schema["get"]["responses"]["200"]["content"]["application/json"]["schema"]["properties"])
+    assert set(response.json()) <= page_fields
+    [listed] = response.json()["messages"]
+    assert set(listed) <= set(message_resource_schema()["properties"])
+    assert (listed["sid"], listed["direction"], listed["status"]) == (sid, "inbound", "received")
+    assert requests.get(url, params={"DateSent<": "2020-01-01"}, auth=(SID, TOKEN), timeout=5).json()["messages"] == []
