@@ -284,16 +284,44 @@ class ActionFileCase(Action):
             "cycle": tracker.get_slot("cycle"),
             "confidentiality": tracker.get_slot("confidentiality") or "identified",
         }
+        inbound_id = _inbound_id(tracker)
         try:
-            status, _ = intake_client.file_case(tracker.sender_id, fields)
+            status, _ = intake_client.file_case(tracker.sender_id, fields, inbound_id)
         except intake_client.IntakeUnavailable:
             status = 503
-        if status not in (200, 201):
+        if status in (200, 201):  # 200: filed by an earlier call for this same message, still a success
+            # Reference and deadline are filled by the worker from the case this message filed.
+            dispatcher.utter_message(text=FILED_TEMPLATE)
+            return _clear()
+        if status in intake_client.ANSWER_CODES:  # intake said no: nothing was filed
             dispatcher.utter_message(text=texts.CASE_FAILED)
             return _clear()
-        # Reference and deadline are filled by the worker from the case this message filed.
-        dispatcher.utter_message(text=FILED_TEMPLATE)
+        # A timeout or an error: the case may have been filed. Ask before saying it failed.
+        filed = _filed_from(tracker.sender_id, inbound_id)
+        if filed:
+            dispatcher.utter_message(text=FILED_TEMPLATE)
+        elif filed is False:  # intake refuses a filing the action stopped waiting for, so none will follow
+            dispatcher.utter_message(text=texts.CASE_FAILED)
+        else:
+            # Neither said: the form closes all the same, as confirming again could file a second case.
+            dispatcher.utter_message(text=texts.CASE_UNCONFIRMED)
         return _clear()
+
+
+def _inbound_id(tracker: Tracker) -> int | None:
+    """The message being answered, which the worker sends as the turn's metadata (the idempotency key)."""
+    value = (tracker.latest_message.get("metadata") or {}).get("inbound_id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _filed_from(sender: str, inbound_id: int | None) -> bool | None:
+    """Whether a case was filed from the message; None when nobody can tell."""
+    if inbound_id is None:
+        return None
+    try:
+        return intake_client.case_filed_from(sender, inbound_id)
+    except intake_client.IntakeUnavailable:
+        return None
 
 
 class ActionCancelCase(Action):

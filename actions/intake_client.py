@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -18,9 +19,20 @@ class IntakeUnavailable(RuntimeError):
 
 # Answers, not outages: not verified (403), no such case (404), not now (409), bad values (422).
 ANSWER_CODES = (403, 404, 409, 422)
+# Longer than a write may wait for SQLite's lock (intake/db.py busy_timeout, 30 s): by the time the
+# action stops waiting, intake has answered or given up, rather than filing behind its back.
+TIMEOUT_S = 40.0
+# Reads never wait for the writer (SQLite in WAL mode, PostgreSQL): asking whether a case exists is quick.
+READ_TIMEOUT_S = 10.0
+# intake files only before this many seconds have passed since the action asked: a filing still
+# queued when the action has stopped waiting is refused, so "not filed" stays true. The slack
+# covers the answer's way back and small clock differences between the two hosts.
+FILING_WINDOW_S = TIMEOUT_S - 5
+# The longest a filing action waits for intake in all (intake.settings.ACTION_LONGEST_RUN_S).
+LONGEST_RUN_S = TIMEOUT_S + READ_TIMEOUT_S
 
 
-def _call(method: str, path: str, payload: dict[str, Any] | None = None) -> tuple[int, Any]:
+def _call(method: str, path: str, payload: dict[str, Any] | None = None, timeout: float = TIMEOUT_S) -> tuple[int, Any]:
     # intake's internal listener (INTERNAL_PORT, PORT + 1 by default), never its public port.
     base = os.environ.get("INTERNAL_API_URL", "http://127.0.0.1:8001").rstrip("/")
     token = os.environ.get("INTERNAL_API_TOKEN", "")
@@ -30,7 +42,7 @@ def _call(method: str, path: str, payload: dict[str, Any] | None = None) -> tupl
         headers["Content-Type"] = "application/json"
     request = urllib.request.Request(f"{base}/internal/v1{path}", data=data, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as error:
         if error.code in ANSWER_CODES and path.startswith("/contacts/"):
@@ -75,8 +87,21 @@ def discard_case_form(sender: str) -> None:
     _call("POST", f"/contacts/{sender}/case-form/discard", {})
 
 
-def file_case(sender: str, fields: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    return _call("POST", f"/contacts/{sender}/cases", fields)
+def file_case(sender: str, fields: dict[str, Any], inbound_id: int | None) -> tuple[int, dict[str, Any]]:
+    """File the form's case, keyed by the confirming message (`inbound_id`, from the turn's metadata):
+    asking twice files once, and a 200 is the case an earlier call filed."""
+    payload = {**fields, "not_after": time.time() + FILING_WINDOW_S}
+    if inbound_id is not None:
+        payload["inbound_id"] = inbound_id
+    return _call("POST", f"/contacts/{sender}/cases", payload)
+
+
+def case_filed_from(sender: str, inbound_id: int) -> bool:
+    """Was a case filed from this message? IntakeUnavailable if intake cannot say."""
+    status, _ = _call("GET", f"/contacts/{sender}/inbound/{inbound_id}/case", timeout=READ_TIMEOUT_S)
+    if status not in (200, 404):
+        raise IntakeUnavailable(f"HTTP {status}")
+    return status == 200
 
 
 def case_status(sender: str, reference: str | None) -> dict[str, Any] | None:

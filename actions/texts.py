@@ -63,6 +63,11 @@ INVALID = {
 }
 CASE_CANCELLED = "Cancelamos el trámite. No se guardó nada."
 CASE_FAILED = "Disculpe, no pudimos registrar su trámite. Intente de nuevo en unos minutos."
+# The filing's outcome is unknown (intake did not answer): it may be registered, so no "try again".
+CASE_UNCONFIRMED = (
+    "Disculpe, no pudimos confirmar si su trámite quedó registrado. "
+    "En unos minutos escriba ESTADO para consultarlo antes de presentarlo otra vez."
+)
 MEDIA_ATTACHED = "Recibimos su foto o archivo. Lo adjuntamos como prueba."
 MEDIA_OUTSIDE_FORM = (
     "Por ahora solo puedo leer mensajes de texto. Si es una prueba para una queja, escriba QUEJA primero."

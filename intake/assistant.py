@@ -70,13 +70,20 @@ class Assistant:
         ranking = [(str(r.get("name")), float(r.get("confidence") or 0.0)) for r in body.get("intent_ranking") or []]
         return Parse(intent.get("name") or "nlu_fallback", float(intent.get("confidence") or 0.0), entities, ranking)
 
-    def reply(self, sender: str, text: str) -> list[str]:
-        """The assistant's reply texts to `text` from `sender` (a pseudonym)."""
+    def reply(self, sender: str, text: str, inbound_id: int | None = None) -> list[str]:
+        """The assistant's reply texts to `text` from `sender` (a pseudonym).
+
+        `inbound_id`, the message being answered, goes as the REST channel's metadata: actions read
+        it from `tracker.latest_message["metadata"]` and file a case keyed by it. An id, nothing personal.
+        """
         self._check_actions()
+        payload: dict[str, object] = {"sender": sender, "message": text}
+        if inbound_id is not None:
+            payload["metadata"] = {"inbound_id": inbound_id}
         try:
             response = requests.post(
                 f"{self.rasa_url}/webhooks/rest/webhook",
-                json={"sender": sender, "message": text},
+                json=payload,
                 timeout=self.timeout_s,
             )
         except requests.RequestException as exc:

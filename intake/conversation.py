@@ -24,7 +24,7 @@ from intake.form_answers import is_bare_answer, plain
 from intake.handoffs import active_handoff
 from intake.identity import Policy, submit_dni
 from intake.inbound import oldest_pending
-from intake.models import Contact, InboundMessage, OutboundMessage
+from intake.models import Case, Contact, InboundMessage, OutboundMessage
 from intake.nontext import REPLIES as NONTEXT_REPLIES
 from intake.nontext import VOICE_IN_FORM, kind_of
 from intake.redaction import prepare_for_assistant
@@ -39,6 +39,8 @@ APOLOGY = (
     "Intente de nuevo en unos minutos o escriba MENU para ver las opciones."
 )
 SURVEY_THANKS = "Gracias por su respuesta. Nos ayuda a mejorar."
+# What the filing action answers (actions/cases.py FILED_TEMPLATE): the worker fills the reference.
+FILED_TEMPLATE = "{{caso_registrado}}"
 # Twilio accepts 1600 characters per message; keep a margin for WhatsApp formatting.
 MAX_PART = 1500
 # Entities the tracker may hold: menu numbers, and that a case reference was given, nothing typed freely.
@@ -73,7 +75,7 @@ class Replier(Protocol):
 
     def parse(self, text: str) -> Parse: ...
 
-    def reply(self, sender: str, text: str) -> list[str]: ...
+    def reply(self, sender: str, text: str, inbound_id: int | None = None) -> list[str]: ...
 
 
 def split_for_sms(texts: list[str]) -> list[str]:
@@ -137,6 +139,10 @@ def process_next(
         inbound_id, attempts, body = message.id, message.attempts, message.body
         media, location = list(message.media or []), message.location
         pseudonym = contact.pseudonym
+        # A case filed from this very message means Rasa already ran this turn (its reply was lost:
+        # a worker that timed out or died before recording it). Rasa's form is closed now, so asking
+        # again would answer something else: the reference is given from intake, once.
+        already_filed = session.scalar(select(Case.id).where(Case.source_inbound_id == inbound_id)) is not None
         draft = live_draft(session, contact_id, now())
         has_evidence = bool(message.media or message.location)
         media_saved = attach_media(session, contact_id, message, now()) if draft and has_evidence else 0
@@ -148,10 +154,13 @@ def process_next(
         if handoff is not None and handoff.case_id is not None and message.case_id is None:
             message.case_id = handoff.case_id  # said to the staff member handling that case
         survey = None
-        if not handed_off and plain(body) in ("1", "2", "3", "4", "5"):
+        if not handed_off and not already_filed and plain(body) in ("1", "2", "3", "4", "5"):
             survey = pending_survey(session, contact, now())
         if survey is not None:
             record_satisfaction(session, survey, int(plain(body)), now())
+    if already_filed:
+        filed = _filled(sessions, contact_id, inbound_id, body, now, policy)
+        return _record_replies(sessions, inbound_id, [filed], now())
     if handed_off:
         return _record_replies(sessions, inbound_id, [], now())
     if survey is not None:
@@ -197,7 +206,8 @@ def process_next(
         else:
             to_rasa = structured(parse)
 
-    replies = assistant.reply(pseudonym, to_rasa)
+    # The message's id travels as metadata: the filing action sends it to intake as its idempotency key.
+    replies = assistant.reply(pseudonym, to_rasa, inbound_id=inbound_id)
     if has_placeholder(replies):
         # Rasa's replies name templates; the values are filled in here, so its tracker never holds them.
         with sessions() as session:
@@ -215,6 +225,20 @@ def process_next(
             raise AssistantUnavailable("the assistant gave an empty reply")
         texts = [APOLOGY]
     return _record_replies(sessions, inbound_id, texts, now())
+
+
+def _filled(
+    sessions: Callable[[], Session],
+    contact_id: int,
+    inbound_id: int,
+    body: str,
+    now: Callable[[], datetime],
+    policy: Policy,
+) -> str:
+    """The filed-case reply for this message, read from intake as the worker fills Rasa's template."""
+    with sessions() as session:
+        ctx = Context(session, session.get_one(Contact, contact_id), inbound_id, body, now(), policy)
+        return fill(FILED_TEMPLATE, ctx)
 
 
 def _record_replies(sessions: Callable[[], Session], inbound_id: int, texts: list[str], at: datetime) -> Turn:

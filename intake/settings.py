@@ -10,6 +10,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The chain of timeouts of one turn (docs/architecture.md, "Timeouts"), each longer than what it waits
+# on: SQLite's busy timeout (intake/db.py, 30 s) < an action's call to intake (40 s,
+# actions/intake_client.py) < the action server's longest run (filing then, on an unclear outcome,
+# one read: 40 + 10 s) < Rasa's wait for an action (ACTION_TIMEOUT_S) < the worker's wait for Rasa
+# (RASA_TIMEOUT_S). A worker that gives up first would replay a turn Rasa is still running.
+ACTION_LONGEST_RUN_S = 50.0
+# Rasa's own work around the action (prediction, the tracker store) and a second, quick action.
+RASA_TIMEOUT_MARGIN_S = 10.0
+
 
 class SettingsError(ValueError):
     """A setting in the environment has a value we cannot use."""
@@ -123,6 +132,9 @@ class Settings:
     dead_after_attempts: int = 8
     # How long a contact's "task queued" marker lives if nobody clears it (a task lost for good).
     queued_marker_s: int = 900
+    # How long Rasa waits for one custom action (bot/endpoints.yml action_endpoint.timeout, applied by
+    # stack/rasa_server.py); longer than an action's longest run, shorter than RASA_TIMEOUT_S.
+    action_timeout_s: float = 60.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -149,7 +161,7 @@ class Settings:
             rasa_url=_str(env, "RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
             rasa_api_token=_str(env, "RASA_API_TOKEN", ""),
             action_server_url=_str(env, "ACTION_SERVER_URL", "http://127.0.0.1:5055").rstrip("/"),
-            rasa_timeout_s=_float(env, "RASA_TIMEOUT_S", 30.0),
+            rasa_timeout_s=_float(env, "RASA_TIMEOUT_S", 75.0),
             identity_max_attempts=_int(env, "IDENTITY_MAX_ATTEMPTS", 3),
             identity_lock_minutes=_int(env, "IDENTITY_LOCK_MINUTES", 30),
             identity_verified_minutes=_int(env, "IDENTITY_VERIFIED_MINUTES", 30),
@@ -178,6 +190,7 @@ class Settings:
             twilio_line_numbers=tuple(n.strip() for n in env.get("TWILIO_LINE_NUMBERS", "").split(",") if n.strip()),
             dead_after_attempts=_int(env, "DEAD_AFTER_ATTEMPTS", 8),
             queued_marker_s=_int(env, "QUEUED_MARKER_S", 900),
+            action_timeout_s=_float(env, "ACTION_TIMEOUT_S", 60.0),
         )
         settings.check()
         return settings
@@ -217,6 +230,22 @@ class Settings:
             raise SettingsError("QUEUED_MARKER_S must be at least 120 (a task retries for about a minute)")
         if self.fallback_port in (self.port, self.internal_port):
             raise SettingsError("FALLBACK_PORT must differ from PORT and INTERNAL_PORT (the fallback is apart)")
+        self._check_timeouts()
+
+    def _check_timeouts(self) -> None:
+        """Each wait outlasts the one it contains, so nobody gives up on work that still goes on."""
+        # Rasa cutting an action short while it files a case would leave the form half done.
+        if self.action_timeout_s <= ACTION_LONGEST_RUN_S:
+            raise SettingsError(
+                f"ACTION_TIMEOUT_S must be more than {ACTION_LONGEST_RUN_S:g} (an action may wait that long for intake)"
+            )
+        # A worker that stops waiting while Rasa still runs the turn retries it into a changed tracker.
+        if self.rasa_timeout_s < self.action_timeout_s + RASA_TIMEOUT_MARGIN_S:
+            raise SettingsError(
+                f"RASA_TIMEOUT_S must be at least ACTION_TIMEOUT_S + {RASA_TIMEOUT_MARGIN_S:g} "
+                f"({self.action_timeout_s + RASA_TIMEOUT_MARGIN_S:g}): the worker must outwait Rasa's wait "
+                "for an action"
+            )
 
     def _check_retention(self) -> None:
         """Nothing is removed while the system may still need it."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import time
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
@@ -28,7 +29,7 @@ from intake.cases import (
 from intake.conversation import REFERENCE_GIVEN
 from intake.identity import current_state
 from intake.inbound import oldest_pending
-from intake.models import Contact
+from intake.models import Case, Contact, InboundMessage
 from intake.person_requests import open_request
 from intake.queue import ROUTE_CASE, enqueue
 from intake.references import find_reference
@@ -176,9 +177,29 @@ def case_form_discard(pseudonym: str) -> ResponseReturnValue:
     return jsonify(ok=True)
 
 
+class _TooLate(Exception):
+    """The action stopped waiting for this filing; committing it now would file behind its back."""
+
+
+def _filing_message(session: Any, contact: Contact, inbound_id: Any) -> InboundMessage | None:
+    """The confirming message: the one the action names (its idempotency key), else the one being answered."""
+    if inbound_id is None:
+        return oldest_pending(session, contact.id)  # an action from before the key was sent
+    try:
+        message = session.get(InboundMessage, int(inbound_id))
+    except (TypeError, ValueError):
+        abort(400, "inbound_id must be a whole number")
+    # Another contact's message would file (or reveal) a case in their name.
+    if message is None or message.contact_id != contact.id:
+        abort(403)
+    return message
+
+
 @bp.post("/contacts/<pseudonym>/cases")
 def file_a_case(pseudonym: str) -> ResponseReturnValue:
-    """File the case confirmed by the current message; the same message never files twice."""
+    """File the case confirmed by `inbound_id` (the message being answered); that message never files twice.
+
+    A 200 is the case an earlier call filed from the same message: the action counts it as success."""
     rt = runtime()
     body = request.get_json(silent=True) or {}
     try:
@@ -189,21 +210,46 @@ def file_a_case(pseudonym: str) -> ResponseReturnValue:
             cycle=body.get("cycle"),
             confidentiality=str(body.get("confidentiality") or "identified"),
         )
+        not_after = float(body["not_after"]) if body.get("not_after") is not None else None
     except KeyError as missing:
         return jsonify(error=f"missing {missing}"), 400
-    with rt.sessions() as session, session.begin():
-        contact = _contact(session, pseudonym)
-        message = oldest_pending(session, contact.id)
-        if message is None:
-            return jsonify(error="no message to file from"), 409
-        try:
-            case, created = file_case(session, contact, message.id, fields, rt.now())
-        except CaseError as error:
-            return jsonify(error=str(error)), 422
-        case_id, status = case.id, public_status(case)
+    except (TypeError, ValueError):
+        return jsonify(error="not_after must be a number"), 400
+    try:
+        with rt.sessions() as session, session.begin():
+            contact = _contact(session, pseudonym)
+            message = _filing_message(session, contact, body.get("inbound_id"))
+            if message is None:
+                return jsonify(error="no message to file from"), 409
+            existing = session.scalar(select(Case).where(Case.source_inbound_id == message.id))
+            if existing is None and message.status != "received":
+                # Answered already (an apology, a dead letter): a case filed now would never be told.
+                return jsonify(error="message already answered"), 409
+            try:
+                case, created = file_case(session, contact, message.id, fields, rt.now())
+            except CaseError as error:
+                return jsonify(error=str(error)), 422
+            # Checked after the insert holds the write lock (SQLite's busy wait is over), just
+            # before the commit: past it, the action has stopped waiting and may say it failed.
+            if created and not_after is not None and time.time() > not_after:
+                raise _TooLate
+            case_id, status = case.id, public_status(case)
+    except _TooLate:
+        return jsonify(error="too_late"), 409
     if created:
         enqueue(rt.settings.redis_url, ROUTE_CASE, case_id)
     return jsonify(status), 201 if created else 200
+
+
+@bp.get("/contacts/<pseudonym>/inbound/<int:inbound_id>/case")
+def case_filed_from(pseudonym: str, inbound_id: int) -> ResponseReturnValue:
+    """The case filed from this contact's message, if any: the action asks when a filing's outcome is unclear."""
+    with runtime().sessions() as session:
+        contact = _contact(session, pseudonym)
+        case = session.scalar(select(Case).where(Case.source_inbound_id == inbound_id, Case.contact_id == contact.id))
+        if case is None:
+            return jsonify(error="not_found"), 404
+        return jsonify(public_status(case))
 
 
 @bp.get("/contacts/<pseudonym>/cases/<reference>")

@@ -1,6 +1,6 @@
 """Create .env from .env.example on first run, with fresh random secrets where it says "generated";
 on later runs, add the settings a newer .env.example introduced (existing values are kept, except
-an INTERNAL_API_URL that points at the public port, which the internal API has left)."""
+old defaults that are refused now: see _forget_old_defaults)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def main() -> None:
         target.chmod(0o600)
         print("wrote .env with new secrets")
         return
-    _forget_public_internal_url(target)
+    _forget_old_defaults(target)
     present = {line.split("=", 1)[0] for line in target.read_text().splitlines() if "=" in line}
     missing = [
         line for line in lines if "=" in line and not line.startswith("#") and line.split("=", 1)[0] not in present
@@ -43,17 +43,33 @@ def main() -> None:
         print("added to .env: " + ", ".join(line.split("=", 1)[0] for line in missing))
 
 
-def _forget_public_internal_url(target: Path) -> None:
-    """Empty INTERNAL_API_URL if it is the old default (the public port): it now means "the internal listener"."""
+def _forget_old_defaults(target: Path) -> None:
+    """Replace values that were the defaults of an older .env.example and are refused now; a value
+    the operator chose is kept (settings then say what to change)."""
     lines = target.read_text().splitlines()
     values = dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
-    stale = f"http://127.0.0.1:{values.get('PORT', '').strip() or '8000'}"
-    if values.get("INTERNAL_API_URL", "").strip().rstrip("/") != stale:
+    port = values.get("PORT", "").strip() or "8000"
+    # name: (old default, new value). INTERNAL_API_URL on the public port: the internal API has its
+    # own listener now (empty means that one). RASA_TIMEOUT_S 30: the worker must outwait Rasa's
+    # action timeout (ACTION_TIMEOUT_S, 60) by 10 s.
+    old_defaults = {"INTERNAL_API_URL": (f"http://127.0.0.1:{port}", ""), "RASA_TIMEOUT_S": ("30", "75")}
+    stale = {
+        name: new
+        for name, (old, new) in old_defaults.items()
+        if name in values and values[name].strip().rstrip("/") == old
+    }
+    if not stale:
         return
     target.write_text(
-        "\n".join("INTERNAL_API_URL=" if line.startswith("INTERNAL_API_URL=") else line for line in lines) + "\n"
+        "\n".join(
+            f"{line.split('=', 1)[0]}={stale[line.split('=', 1)[0]]}"
+            if "=" in line and not line.startswith("#") and line.split("=", 1)[0] in stale
+            else line
+            for line in lines
+        )
+        + "\n"
     )
-    print("INTERNAL_API_URL in .env pointed at the public port; emptied (the internal API has its own port)")
+    print("updated old defaults in .env: " + ", ".join(f"{name}={new or '(empty)'}" for name, new in stale.items()))
 
 
 if __name__ == "__main__":

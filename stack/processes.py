@@ -167,6 +167,8 @@ def rasa_env(env: dict[str, str]) -> dict[str, str]:
         **_base_env(env),
         "ACTION_ENDPOINT_URL": env["ACTION_SERVER_URL"].rstrip("/") + "/webhook",
         "ACTION_SERVER_TOKEN": env.get("ACTION_SERVER_TOKEN", ""),
+        # How long Rasa waits for an action (bot/endpoints.yml); the default is intake.settings'.
+        "ACTION_TIMEOUT_S": env.get("ACTION_TIMEOUT_S", "").strip() or "60",
         "RASA_API_TOKEN": env.get("RASA_API_TOKEN", ""),
         **tracker_env(env),  # the trackers' own Redis database, password and expiry (bot/endpoints.yml)
         # Rasa's own telemetry would try to reach the internet; it must not.

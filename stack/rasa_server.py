@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     run = rasa.cli.run.run
 
     def run_with_jwt(parsed: argparse.Namespace) -> None:
+        _apply_action_timeout(parsed.endpoints)
         # The HTTP API is on (the worker's stateless /model/parse) and only a signed JWT opens it.
         parsed.enable_api = True
         parsed.auth_token = None
@@ -47,6 +48,27 @@ def main(argv: list[str] | None = None) -> int:
     sys.argv = ["rasa", "run", *args]
     rasa.__main__.main()
     return 0
+
+
+def _apply_action_timeout(endpoints_path: str | None) -> None:
+    """Wait `timeout` seconds for an action (bot/endpoints.yml, action_endpoint), not Rasa's fixed 300.
+
+    Rasa 3.6 keeps unknown keys of an endpoint and ignores them; RemoteAction reads this module
+    constant on every call, so setting it here bounds each action's run."""
+    import rasa.core.actions.action
+    from rasa.core.utils import AvailableEndpoints
+
+    action = AvailableEndpoints.read_endpoints(endpoints_path).action if endpoints_path else None
+    timeout = action.kwargs.get("timeout") if action is not None else None
+    if timeout is None:
+        return
+    try:
+        seconds = float(timeout)
+    except ValueError:
+        raise SystemExit(f"action_endpoint timeout must be a number of seconds, got {timeout!r}") from None
+    if seconds <= 0:
+        raise SystemExit("action_endpoint timeout must be more than 0 seconds")
+    rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT = seconds  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

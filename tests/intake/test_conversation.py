@@ -31,6 +31,7 @@ class Scripted:
     ) -> None:
         self.seen: list[tuple[str, str]] = []
         self.parsed: list[str] = []
+        self.inbound_ids: list[int | None] = []  # the metadata each turn carried
         self.replies = replies or []
         self.fail = fail
         self.intent = intent
@@ -40,11 +41,12 @@ class Scripted:
         self.parsed.append(text)
         return Parse(self.intent, 0.99, {"option": "2", "municipality": "secreto"}, self.ranking)
 
-    def reply(self, sender: str, text: str) -> list[str]:
+    def reply(self, sender: str, text: str, inbound_id: int | None = None) -> list[str]:
         if self.fail:
             self.fail -= 1
             raise AssistantUnavailable("down")
         self.seen.append((sender, text))
+        self.inbound_ids.append(inbound_id)
         return self.replies.pop(0) if self.replies else [f"eco: {text}"]
 
 
@@ -415,3 +417,61 @@ def test_the_tracker_learns_only_that_a_reference_was_given_and_the_summary_gets
     contact = _receive(rt, 1, "1")
     process_next(rt.sessions, contact, Scripted([["Tipo: X\nMunicipio: {{municipio:0501}}"]]), POLICY, rt.now)
     assert _bodies(rt) == [to_gsm7("Tipo: X\nMunicipio: San Pedro Sula, Cortés")]
+
+
+class FilesThenTimesOut(Scripted):
+    """Rasa whose filing action reaches intake (keyed by the turn's metadata) but whose answer the
+    worker stops waiting for; asked again, its tracker's form is closed and it answers something else."""
+
+    def __init__(self, rt: Runtime) -> None:
+        super().__init__(replies=[["Escriba MENU para ver las opciones."]])
+        self.rt = rt
+        self.filings: list[int] = []
+
+    def reply(self, sender: str, text: str, inbound_id: int | None = None) -> list[str]:
+        if not self.filings:
+            from intake import create_internal_app
+
+            client = create_internal_app(self.rt.settings).test_client()
+            response = client.post(
+                f"/internal/v1/contacts/{sender}/cases",
+                json={
+                    "case_type": "grievance",
+                    "category": "pago_no_recibido",
+                    "municipality": "0501",
+                    "cycle": "2026-03",
+                    "confidentiality": "identified",
+                    "inbound_id": inbound_id,
+                },
+                headers={"Authorization": f"Bearer {self.rt.settings.internal_api_token}"},
+                environ_base={"REMOTE_ADDR": "127.0.0.1"},
+            )
+            self.filings.append(response.status_code)
+            raise AssistantUnavailable("rasa unreachable: ReadTimeout")
+        return super().reply(sender, text, inbound_id)
+
+
+def test_a_filing_whose_reply_timed_out_is_answered_once_with_its_reference_on_the_retry(rt: Runtime) -> None:
+    from intake.models import Case
+
+    contact = _receive(rt, 1, "1")  # "1. Enviar" at the form's summary
+    assistant = FilesThenTimesOut(rt)
+    with pytest.raises(AssistantUnavailable):
+        process_next(rt.sessions, contact, assistant, POLICY, rt.now)
+    assert assistant.filings == [201]
+    # The retried turn: the case this message filed is its answer, and Rasa is not asked again.
+    turn = process_next(rt.sessions, contact, assistant, POLICY, rt.now)
+    assert turn is not None and assistant.seen == []
+    assert process_next(rt.sessions, contact, assistant, POLICY, rt.now) is None
+    with rt.sessions() as session:
+        case = session.scalars(select(Case)).one()
+        assert case.source_inbound_id == turn.inbound_id
+    bodies = _bodies(rt)
+    assert len(bodies) == 1 and to_gsm7(f"código {case.reference}") in bodies[0]
+
+
+def test_each_turn_tells_rasa_which_message_it_answers(rt: Runtime) -> None:
+    contact = _receive(rt, 1, "hola")
+    assistant = Scripted()
+    turn = process_next(rt.sessions, contact, assistant, POLICY, rt.now)
+    assert turn is not None and assistant.inbound_ids == [turn.inbound_id]

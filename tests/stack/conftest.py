@@ -65,7 +65,7 @@ def stack_env() -> dict[str, str]:
         ACTION_SERVER_TOKEN=secrets.token_hex(24),
         TWILIO_ACCOUNT_SID=TWILIO_SID,
         SWEEP_AFTER_S="5",
-        RASA_TIMEOUT_S="20",
+        RASA_TIMEOUT_S="70",  # the least settings allow: ACTION_TIMEOUT_S (60) + 10
     )
 
 

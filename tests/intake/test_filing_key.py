@@ -1,0 +1,100 @@
+"""Filing through the internal API keyed by the confirming message: once, only the contact's own, never late."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy import func, select, update
+
+from intake import create_internal_app
+from intake.models import Case, Contact, InboundMessage
+from intake.runtime import Runtime
+from tests.intake.case_helpers import receive
+
+FIELDS = {
+    "case_type": "grievance",
+    "category": "pago_no_recibido",
+    "municipality": "0501",
+    "cycle": "2026-03",
+    "confidentiality": "identified",
+}
+
+
+def _client(rt: Runtime) -> FlaskClient:
+    return create_internal_app(rt.settings).test_client()
+
+
+def _headers(rt: Runtime) -> dict[str, Any]:
+    return {
+        "headers": {"Authorization": f"Bearer {rt.settings.internal_api_token}"},
+        "environ_base": {"REMOTE_ADDR": "127.0.0.1"},
+    }
+
+
+def _pseudonym(rt: Runtime, contact_id: int) -> str:
+    with rt.sessions() as session:
+        return session.get_one(Contact, contact_id).pseudonym
+
+
+def _file(rt: Runtime, pseudonym: str, **extra: Any) -> Any:
+    return _client(rt).post(f"/internal/v1/contacts/{pseudonym}/cases", json={**FIELDS, **extra}, **_headers(rt))
+
+
+def _cases(rt: Runtime) -> int:
+    with rt.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Case)) or 0
+
+
+def test_filing_twice_with_the_same_message_files_once_and_the_second_answer_is_that_case(rt: Runtime) -> None:
+    inbound_id, contact_id = receive(rt)
+    pseudonym = _pseudonym(rt, contact_id)
+    first = _file(rt, pseudonym, inbound_id=inbound_id, not_after=time.time() + 30)
+    again = _file(rt, pseudonym, inbound_id=inbound_id, not_after=time.time() + 30)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json["reference"] == again.json["reference"] and _cases(rt) == 1
+    found = _client(rt).get(f"/internal/v1/contacts/{pseudonym}/inbound/{inbound_id}/case", **_headers(rt))
+    assert found.status_code == 200 and found.json["reference"] == first.json["reference"]
+
+
+def test_the_key_names_the_message_even_when_an_older_one_is_still_pending(rt: Runtime) -> None:
+    older, contact_id = receive(rt, "hola")
+    confirming, _ = receive(rt, "1")
+    assert _file(rt, _pseudonym(rt, contact_id), inbound_id=confirming).status_code == 201
+    with rt.sessions() as session:
+        assert session.scalars(select(Case.source_inbound_id)).one() == confirming != older
+
+
+def test_a_filing_keyed_by_another_contacts_message_is_refused(rt: Runtime) -> None:
+    theirs, _ = receive(rt, "1", phone="+50499000001")
+    _, mine = receive(rt, "1", phone="+50499000002")
+    response = _file(rt, _pseudonym(rt, mine), inbound_id=theirs)
+    assert response.status_code == 403 and _cases(rt) == 0
+    # Nor can it learn whether their message filed a case.
+    _file(rt, _pseudonym(rt, _contact_of(rt, theirs)), inbound_id=theirs)
+    asked = _client(rt).get(f"/internal/v1/contacts/{_pseudonym(rt, mine)}/inbound/{theirs}/case", **_headers(rt))
+    assert asked.status_code == 404
+
+
+def _contact_of(rt: Runtime, inbound_id: int) -> int:
+    with rt.sessions() as session:
+        return session.get_one(InboundMessage, inbound_id).contact_id
+
+
+def test_a_filing_that_arrives_after_the_action_stopped_waiting_is_not_committed(rt: Runtime) -> None:
+    inbound_id, contact_id = receive(rt)
+    pseudonym = _pseudonym(rt, contact_id)
+    response = _file(rt, pseudonym, inbound_id=inbound_id, not_after=time.time() - 1)
+    assert response.status_code == 409 and _cases(rt) == 0
+    # So the action's question "was it filed?" has a final answer.
+    asked = _client(rt).get(f"/internal/v1/contacts/{pseudonym}/inbound/{inbound_id}/case", **_headers(rt))
+    assert asked.status_code == 404
+
+
+def test_a_message_already_answered_without_a_case_files_nothing(rt: Runtime) -> None:
+    inbound_id, contact_id = receive(rt)
+    with rt.sessions() as session, session.begin():
+        session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id).values(status="processed"))
+    assert _file(rt, _pseudonym(rt, contact_id), inbound_id=inbound_id).status_code == 409
+    assert _cases(rt) == 0
