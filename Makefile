@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 RASA := $(RASA_VENV)/bin/rasa
 FLASK := $(VENV)/bin/flask --app intake
 
-.PHONY: run test setup env migrate demo-registry train validate lint format bench nlu nlu-report clean
+.PHONY: run test chaos setup env migrate demo-registry train validate lint format bench nlu nlu-report clean
 
 run: setup env migrate demo-registry train
 	$(PY) -m stack.launch
@@ -19,6 +19,11 @@ test: setup
 	scripts/rasa-validate
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
+
+# Only the fault suite (tests/chaos/): the whole system under load while its parts are killed;
+# per-fault numbers go to var/chaos.json (docs/reliability.md).
+chaos: setup
+	$(PY) -m pytest -m chaos tests/chaos -v
 
 setup: $(VENV)/.installed $(RASA_VENV)/.installed
 

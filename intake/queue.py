@@ -81,7 +81,7 @@ def enqueue_turn(broker_url: str, contact_id: int, inbound_id: int) -> bool:
         return False
     if not marked:
         return True
-    if enqueue(broker_url, PROCESS_INBOUND, inbound_id):
+    if enqueue(broker_url, PROCESS_INBOUND, inbound_id, contact_id):
         return True
     clear_turn(broker_url, contact_id)
     return False

@@ -131,7 +131,7 @@ class Settings:
     # down) is set aside as dead, with one apology, so the contact's later messages move on.
     dead_after_attempts: int = 8
     # How long a contact's "task queued" marker lives if nobody clears it (a task lost for good).
-    queued_marker_s: int = 900
+    queued_marker_s: int = 180
     # How long Rasa waits for one custom action (bot/endpoints.yml action_endpoint.timeout, applied by
     # stack/rasa_server.py); longer than an action's longest run, shorter than RASA_TIMEOUT_S.
     action_timeout_s: float = 60.0
@@ -189,7 +189,7 @@ class Settings:
             spool_dir=_str(env, "SPOOL_DIR", str(ROOT / "var" / "spool")),
             twilio_line_numbers=tuple(n.strip() for n in env.get("TWILIO_LINE_NUMBERS", "").split(",") if n.strip()),
             dead_after_attempts=_int(env, "DEAD_AFTER_ATTEMPTS", 8),
-            queued_marker_s=_int(env, "QUEUED_MARKER_S", 900),
+            queued_marker_s=_int(env, "QUEUED_MARKER_S", 180),
             action_timeout_s=_float(env, "ACTION_TIMEOUT_S", 60.0),
         )
         settings.check()

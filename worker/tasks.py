@@ -48,7 +48,12 @@ log = logging.getLogger(__name__)
 # outage lasts; a message that keeps failing for another reason ends as a dead letter.
 MAX_BACKOFF_S = 30
 MAX_RETRIES = 5
-LOCK_TIMEOUT_S = 300
+
+
+def _lock_timeout_s() -> int:
+    """The per-contact lock lives one turn (a parse and a reply, each up to RASA_TIMEOUT_S) and is
+    renewed after each: a worker killed mid-turn holds its contacts that long, not minutes more."""
+    return int(2 * runtime().settings.rasa_timeout_s) + 30
 
 
 def _redis() -> redis.Redis:
@@ -60,15 +65,25 @@ def _backoff(retries: int) -> int:
 
 
 @app.task(name=PROCESS_INBOUND, bind=True, acks_late=True, max_retries=MAX_RETRIES)
-def process_inbound(self: Task, inbound_id: int) -> None:
-    """Answer every pending message of this message's sender, oldest first, under a per-sender lock."""
+def process_inbound(self: Task, inbound_id: int, queued_for: int | None = None) -> None:
+    """Answer every pending message of this message's sender, oldest first, under a per-sender lock.
+
+    `queued_for` is the contact whose queued mark this task carries (intake.queue.enqueue_turn)."""
     rt = runtime()
-    with rt.sessions() as session:
-        contact_id = session.scalar(select(InboundMessage.contact_id).where(InboundMessage.id == inbound_id))
+    try:
+        with rt.sessions() as session:
+            contact_id = session.scalar(select(InboundMessage.contact_id).where(InboundMessage.id == inbound_id))
+    except Exception as exc:
+        # The database is down: retry like a failed turn, so the mark is cleared when the task gives
+        # up; left behind, it would keep the sweeper from enqueueing this contact for its lifetime.
+        log.warning("inbound %s: database unavailable (%s); retried later", inbound_id, type(exc).__name__)
+        if queued_for is None:
+            raise
+        return _again(self, queued_for, _backoff(self.request.retries))
     if contact_id is None:
         log.warning("inbound %s does not exist", inbound_id)
         return
-    lock = _redis().lock(f"lc:lock:contact:{contact_id}", timeout=LOCK_TIMEOUT_S, blocking=False)
+    lock = _redis().lock(f"lc:lock:contact:{contact_id}", timeout=_lock_timeout_s(), blocking=False)
     if not lock.acquire():
         # Another worker is answering this sender; it may finish before seeing this message, so
         # come back rather than drop it. No attempt was made, so none is counted.
@@ -97,7 +112,7 @@ def _answer_all(rt: Runtime, contact_id: int, lock: Lock) -> None:
             return
         for outbound_id in turn.outbound_ids:
             send_outbound.delay(outbound_id)
-        lock.extend(LOCK_TIMEOUT_S, replace_ttl=True)
+        lock.extend(_lock_timeout_s(), replace_ttl=True)
 
 
 def _again(task: Task, contact_id: int, countdown: int) -> None:

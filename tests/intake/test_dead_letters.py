@@ -224,6 +224,27 @@ def test_a_task_that_answered_everything_clears_its_mark_and_enqueues_what_came_
     assert len(worker.sent) == 1  # nothing came meanwhile: no task enqueued for the contact
 
 
+def test_a_task_that_cannot_reach_the_database_gives_up_and_clears_its_mark(
+    rt: Runtime, worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from intake.queue import enqueue_turn
+
+    contact, inbound_id = _receive(rt, 1, "hola")
+    assert enqueue_turn(rt.settings.redis_url, contact, inbound_id)
+    [(_, args)] = worker.sent
+    assert args == (inbound_id, contact)  # the task knows whose mark it carries
+
+    def database_down() -> None:
+        raise OperationalError("SELECT", {}, ConnectionRefusedError())
+
+    monkeypatch.setattr(rt, "sessions", database_down)
+    worker.tasks.process_inbound.apply(args=args)  # retries, then gives up
+    # Left behind, the mark would keep the sweeper from enqueueing this contact for its lifetime.
+    assert not redis.Redis.from_url(TEST_REDIS_URL).exists(QUEUED_MARKER.format(contact))
+
+
 # --- the staff page ------------------------------------------------------------------------------
 
 

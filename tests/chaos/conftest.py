@@ -1,0 +1,159 @@
+"""The whole system on a private PostgreSQL cluster and a private Redis, which the chaos tests stop, kill and pause."""
+
+from __future__ import annotations
+
+import csv
+import os
+import secrets
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from intake.db import engine_for, session_factory
+from intake.demo_registry import write_demo
+from intake.demo_staff import create_demo_staff
+from intake.migrations_runner import upgrade
+from intake.registry import import_files
+from stack.processes import Process, free_port, named, system_processes
+from stack.train import ensure_model
+from stack.twilio_standin import TwilioStandIn
+from tests.chaos.harness import Driver
+from tests.chaos.servers import PrivatePostgres, PrivateRedis, postgres_unavailable_reason
+from tests.conftest import TWILIO_AUTH_TOKEN, base_env
+
+TWILIO_SID = "AC" + "4" * 32
+HOUSEHOLDS = 160
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # About 15 minutes (a SIGKILLed worker leaves its contacts locked for up to 5 minutes, see
+    # docs/reliability.md), too long for every `make test`: run by `make chaos` (-m chaos) or LC_CHAOS=1.
+    if "chaos" in (config.option.markexpr or "").replace("not chaos", "") or os.environ.get("LC_CHAOS") == "1":
+        return
+    skip = pytest.mark.skip(reason="the chaos suite runs with `make chaos` (pytest -m chaos) or LC_CHAOS=1")
+    for item in items:
+        if item.get_closest_marker("chaos"):
+            item.add_marker(skip)
+
+
+@dataclass
+class Chaos:
+    """The running system, its private servers, and a load driver bound to it."""
+
+    env: dict[str, str]
+    postgres: PrivatePostgres
+    redis: PrivateRedis
+    twilio: TwilioStandIn
+    driver: Driver
+    households: list[dict[str, str]]
+    logs: Path
+    processes: dict[str, Process] = field(default_factory=dict)
+    taken: int = 0
+
+    @property
+    def database_url(self) -> str:
+        return self.env["DATABASE_URL"]
+
+    def next_households(self, n: int) -> list[dict[str, str]]:
+        """Households no earlier fault has written as: each fault has its own contacts."""
+        chosen = self.households[self.taken : self.taken + n]
+        self.taken += n
+        assert len(chosen) == n, "the demo registry is too small for another fault"
+        return chosen
+
+    def restart(self, name: str, ready_s: float = 240) -> None:
+        old = self.processes[name]
+        self.processes[name] = Process(old.name, old.argv, old.env, old.health_url, log_path=old.log_path).start()
+        self.processes[name].wait_ready(ready_s)
+
+
+def _workers(worker: Process, port: str) -> list[Process]:
+    """Two Celery workers (two slots each) under their own node names, as two machines would run them."""
+    out = []
+    for n in range(2):
+        argv = [*worker.argv[:-1], f"chaos{n}-{port}@%h"]
+        out.append(Process(f"worker{n}", argv, worker.env))
+    return out
+
+
+@pytest.fixture(scope="module")
+def chaos() -> Iterator[Chaos]:
+    reason = postgres_unavailable_reason()
+    if reason:
+        pytest.skip(f"no private PostgreSQL for the database fault: {reason}")
+    ensure_model(quiet=True)
+    root = Path(tempfile.mkdtemp(prefix="lc-chaos-"))
+    logs = root / "logs"
+    postgres = PrivatePostgres.create()
+    broker = PrivateRedis(root / "redis", free_port()).start()
+    twilio = TwilioStandIn(TWILIO_SID, TWILIO_AUTH_TOKEN).start()
+    port, internal_port, fallback_port = free_port(), free_port(), free_port()
+    env = {
+        **os.environ,
+        **base_env(
+            PORT=str(port),
+            INTERNAL_PORT=str(internal_port),
+            INTERNAL_API_URL=f"http://127.0.0.1:{internal_port}",
+            FALLBACK_PORT=str(fallback_port),
+            SPOOL_DIR=str(root / "spool"),
+            DATABASE_URL=postgres.url,
+            REDIS_URL=broker.url,
+            RASA_URL=f"http://127.0.0.1:{free_port()}",
+            ACTION_SERVER_URL=f"http://127.0.0.1:{free_port()}",
+            RASA_API_TOKEN=secrets.token_hex(24),
+            ACTION_SERVER_TOKEN=secrets.token_hex(24),
+            TWILIO_ACCOUNT_SID=TWILIO_SID,
+            TWILIO_API_URL=twilio.url,
+            # Short recovery clocks, so a fault's aftermath fits in the suite: the sweeper re-enqueues
+            # after 5 s, a stuck reply is reconciled after 60 s (the least settings allow), and a task
+            # lost with a killed worker is redelivered after 30 s (no task of ours runs that long; the
+            # longest retry countdown is 30 s).
+            SWEEP_AFTER_S="5",
+            OUTBOUND_RECONCILE_AFTER_S="60",
+            CELERY_VISIBILITY_TIMEOUT_S="30",
+            WEB_WORKERS="2",
+            WEB_THREADS="4",
+        ),
+    }
+    upgrade(postgres.url)
+    files = write_demo(root / "registry", HOUSEHOLDS, seed=21, today=date.today())
+    import_files(engine_for(postgres.url), *files)
+    with session_factory(postgres.url)() as session, session.begin():
+        create_demo_staff(session)
+    with files[0].open(encoding="utf-8") as handle:
+        households = [h for h in csv.DictReader(handle) if h["phone"]]
+    driver = Driver(
+        web=f"http://127.0.0.1:{port}",
+        fallback=f"http://127.0.0.1:{fallback_port}",
+        public_base_url=env["PUBLIC_BASE_URL"],
+        auth_token=TWILIO_AUTH_TOKEN,
+        account_sid=TWILIO_SID,
+        twilio=twilio,
+    )
+    system = Chaos(env, postgres, broker, twilio, driver, households, logs)
+    every = system_processes(env)
+    rasa, actions, internal, web, worker, beat, fallback = named(
+        every, "rasa", "actions", "internal", "web", "worker", "beat", "fallback"
+    )
+    worker0, worker1 = _workers(worker, str(port))
+    try:
+        for process in (rasa, actions, internal, web, worker0, worker1, beat, fallback):
+            process.log_path = logs / f"{process.name}.log"
+            system.processes[process.name] = process.start()
+        for process in system.processes.values():
+            process.wait_ready(240)
+        time.sleep(3)  # the workers connect to the broker
+        yield system
+    finally:
+        for process in system.processes.values():
+            process.stop()
+        twilio.stop()
+        broker.stop()
+        engine_for(postgres.url).dispose()
+        postgres.destroy()
+        print(f"chaos logs kept in {logs}")
