@@ -273,7 +273,11 @@ def system_processes(env: dict[str, str], workers: int = 2) -> list[Process]:
                 "INFO",
                 "--concurrency",
                 str(workers),
-                "--hostname",
+                # No pub/sub connection to Redis (see worker/celery_app.py, remote control off).
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--hostname",  # last: tests start more workers by replacing the node name
                 f"worker-{web_port}@%h",
             ],
             env,

@@ -23,6 +23,11 @@ def make_celery() -> Celery:
         worker_prefetch_multiplier=1,
         task_ignore_result=True,
         broker_connection_retry_on_startup=True,
+        # No remote control, gossip, mingle or heartbeat (the worker's flags in stack/processes.py):
+        # they hold a Redis pub/sub connection, and the chaos suite saw every worker exit when
+        # Redis restarted under load (kombu's pub/sub reconnect, docs/reliability.md, defect 2).
+        # Nothing here uses `celery inspect` or `control`.
+        worker_enable_remote_control=False,
         # Redis redelivers unacked tasks after this; longer than any task of ours runs.
         broker_transport_options={"visibility_timeout": settings.visibility_timeout_s},
         beat_schedule={
