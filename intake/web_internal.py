@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import time
 from typing import Any
 
@@ -30,6 +29,7 @@ from intake.conversation import REFERENCE_GIVEN
 from intake.identity import current_state
 from intake.inbound import oldest_pending
 from intake.models import Case, Contact, InboundMessage
+from intake.networks import from_private_network
 from intake.person_requests import open_request
 from intake.queue import ROUTE_CASE, enqueue
 from intake.references import find_reference
@@ -37,22 +37,13 @@ from intake.runtime import runtime
 
 bp = Blueprint("internal", __name__, url_prefix="/internal/v1")
 
-_PRIVATE_NETS = [
-    ipaddress.ip_network(net)
-    for net in ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
-]
-
 
 @bp.before_request
 def _guard() -> None:
     # Served only by create_internal_app, which never applies ProxyFix: remote_addr is the TCP
     # peer itself, so this check does not depend on any proxy's headers. It stays as a second
     # wall should INTERNAL_BIND ever be set to a reachable address.
-    try:
-        remote = ipaddress.ip_address(request.remote_addr or "")
-    except ValueError:
-        abort(403)
-    if not any(remote in net for net in _PRIVATE_NETS):
+    if not from_private_network(request.remote_addr):
         abort(403)
     token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     if not hmac.compare_digest(token.encode(), runtime().settings.internal_api_token.encode()):
