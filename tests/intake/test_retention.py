@@ -24,8 +24,6 @@ from intake.models import (
     LoginFailure,
     OutboundMessage,
     PersonRequest,
-    TallyCell,
-    TallyMetric,
 )
 from intake.outbound import queue_message
 from intake.retention import TRACKER_PREFIX, RetentionReport, plan, purge
@@ -34,6 +32,7 @@ from intake.settings import Settings, SettingsError, tracker_url
 from intake.tally import take_snapshot
 from tests.conftest import TEST_REDIS_URL, base_env
 from tests.intake.case_helpers import file, receive
+from tests.intake.test_tally import _figures
 
 DAY = timedelta(days=1)
 # Nothing listens on port 1: the tracker part fails at once, and tests that are not about trackers
@@ -239,15 +238,7 @@ def test_the_public_tallys_counts_are_the_same_after_a_purge(rt: Runtime, settin
     def figures() -> tuple[list, list]:
         with rt.sessions() as session, session.begin():
             snapshot_id = take_snapshot(session, later)
-            cells = session.execute(
-                select(TallyCell.family, TallyCell.dims, TallyCell.key, TallyCell.value).where(
-                    TallyCell.snapshot_id == snapshot_id
-                )
-            ).all()
-            metrics = session.execute(
-                select(TallyMetric.name, TallyMetric.value).where(TallyMetric.snapshot_id == snapshot_id)
-            ).all()
-        return sorted((f, d, sorted(k.items()), v) for f, d, k, v in cells), sorted(metrics)
+        return _figures(rt, snapshot_id)
 
     before = figures()
     report = _run(rt, settings_no_redis, later, batch_size=7)
