@@ -74,7 +74,7 @@ def enqueue_turn(broker_url: str, contact_id: int, inbound_id: int) -> bool:
     settings = runtime().settings
     try:
         marked = _markers(broker_url, settings.redis_socket_timeout_s).set(
-            QUEUED_MARKER.format(contact_id), inbound_id, nx=True, ex=settings.queued_marker_s
+            turn_marker(contact_id), inbound_id, nx=True, ex=settings.queued_marker_s
         )
     except redis.RedisError as exc:
         log.warning("could not mark contact %s queued: %s", contact_id, type(exc).__name__)
@@ -87,7 +87,19 @@ def enqueue_turn(broker_url: str, contact_id: int, inbound_id: int) -> bool:
     return False
 
 
+def turn_marker(contact_id: int) -> str:
+    """The Redis key saying a conversation task is queued (or running) for this contact."""
+    return QUEUED_MARKER.format(contact_id)
+
+
+def keep_turn_marked(broker_url: str, contact_id: int) -> None:
+    """Give the contact's mark a full QUEUED_MARKER_S again: its task goes back to the queue to retry."""
+    settings = runtime().settings
+    with contextlib.suppress(redis.RedisError):
+        _markers(broker_url, settings.redis_socket_timeout_s).expire(turn_marker(contact_id), settings.queued_marker_s)
+
+
 def clear_turn(broker_url: str, contact_id: int) -> None:
     """The contact's task ended (answered all, or gave up for now): the next message or sweep enqueues anew."""
     with contextlib.suppress(redis.RedisError):
-        _markers(broker_url, runtime().settings.redis_socket_timeout_s).delete(QUEUED_MARKER.format(contact_id))
+        _markers(broker_url, runtime().settings.redis_socket_timeout_s).delete(turn_marker(contact_id))

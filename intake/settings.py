@@ -130,7 +130,9 @@ class Settings:
     # A message whose processing fails this many times (an error other than the assistant being
     # down) is set aside as dead, with one apology, so the contact's later messages move on.
     dead_after_attempts: int = 8
-    # How long a contact's "task queued" marker lives if nobody clears it (a task lost for good).
+    # How long a contact's "task queued" marker lives if nobody clears it (a task lost for good, as
+    # when Redis loses its last writes). While a worker runs the turn, the marker lives with the
+    # worker's lease instead (worker/lease.py), so a killed worker frees it within 45 s.
     queued_marker_s: int = 180
     # How long Rasa waits for one custom action (bot/endpoints.yml action_endpoint.timeout, applied by
     # stack/rasa_server.py); longer than an action's longest run, shorter than RASA_TIMEOUT_S.
@@ -225,9 +227,10 @@ class Settings:
         # One failure may be a passing database error; a message is set aside only when it repeats.
         if self.dead_after_attempts < 2:
             raise SettingsError("DEAD_AFTER_ATTEMPTS must be at least 2")
-        # The marker must outlive a task's own retries (about a minute), or a second task is queued.
-        if self.queued_marker_s < 120:
-            raise SettingsError("QUEUED_MARKER_S must be at least 120 (a task retries for about a minute)")
+        # Each retry gives the marker a full life again (worker/tasks.py), so it must outlive the
+        # longest wait between two tries (30 s) and then some, or a second task is queued.
+        if self.queued_marker_s < 45:
+            raise SettingsError("QUEUED_MARKER_S must be at least 45 (a task waits up to 30 s between tries)")
         if self.fallback_port in (self.port, self.internal_port):
             raise SettingsError("FALLBACK_PORT must differ from PORT and INTERNAL_PORT (the fallback is apart)")
         self._check_timeouts()

@@ -4,7 +4,8 @@
 every local user can read. This wrapper runs Rasa's own CLI (`rasa run` and its arguments, as
 given here) after setting the secret on the parsed arguments. Run it with .venv-rasa's Python:
 `python stack/rasa_server.py --model … --endpoints … --port …`. The worker signs its JWTs with the
-same secret (intake/assistant.py). rasa is imported only inside main().
+same secret (intake/assistant.py). Turns fail loudly (stack/rasa_strict.py). rasa is imported only
+inside main().
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 SECRET_ENV = "RASA_API_TOKEN"
 MIN_SECRET_LENGTH = 32  # an HS256 key at least as long as the hash (RFC 7518 3.2); as intake.settings
@@ -36,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def run_with_jwt(parsed: argparse.Namespace) -> None:
         _apply_action_timeout(parsed.endpoints)
+        _install_strict_turns()
         # The HTTP API is on (the worker's stateless /model/parse) and only a signed JWT opens it.
         parsed.enable_api = True
         parsed.auth_token = None
@@ -48,6 +51,15 @@ def main(argv: list[str] | None = None) -> int:
     sys.argv = ["rasa", "run", *args]
     rasa.__main__.main()
     return 0
+
+
+def _install_strict_turns() -> None:
+    """A turn whose tracker cannot be read or saved answers 503, never a blank tracker (stack/rasa_strict.py)."""
+    # Run as a script, this file's folder is on sys.path, not the repository holding the package.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from stack import rasa_strict
+
+    rasa_strict.install()
 
 
 def _apply_action_timeout(endpoints_path: str | None) -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import redis
 from celery import Task
-from redis.lock import Lock
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -31,6 +30,8 @@ from intake.queue import (
     SEND_OUTBOUND,
     clear_turn,
     enqueue_turn,
+    keep_turn_marked,
+    turn_marker,
 )
 from intake.retention import purge
 from intake.routing import route, unrouted
@@ -39,6 +40,7 @@ from intake.sla import sweep
 from intake.tally import snapshot_if_due, take_snapshot
 from intake.twilio_messages import ListingError, TwilioMessages
 from worker.celery_app import app
+from worker.lease import Lease
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +50,6 @@ log = logging.getLogger(__name__)
 # outage lasts; a message that keeps failing for another reason ends as a dead letter.
 MAX_BACKOFF_S = 30
 MAX_RETRIES = 5
-
-
-def _lock_timeout_s() -> int:
-    """The per-contact lock lives one turn (a parse and a reply, each up to RASA_TIMEOUT_S) and is
-    renewed after each: a worker killed mid-turn holds its contacts that long, not minutes more."""
-    return int(2 * runtime().settings.rasa_timeout_s) + 30
 
 
 def _redis() -> redis.Redis:
@@ -83,13 +79,15 @@ def process_inbound(self: Task, inbound_id: int, queued_for: int | None = None) 
     if contact_id is None:
         log.warning("inbound %s does not exist", inbound_id)
         return
-    lock = _redis().lock(f"lc:lock:contact:{contact_id}", timeout=_lock_timeout_s(), blocking=False)
-    if not lock.acquire():
+    lease = Lease(_redis(), f"lc:lock:contact:{contact_id}", follow=(turn_marker(contact_id),))
+    if not lease.acquire():
         # Another worker is answering this sender; it may finish before seeing this message, so
         # come back rather than drop it. No attempt was made, so none is counted.
         return _again(self, contact_id, countdown=1)
     try:
-        _answer_all(rt, contact_id, lock)
+        if not _answer_all(rt, contact_id, lease):
+            log.warning("contact %s: lock lost in a Redis outage; left to its new holder or the sweeper", contact_id)
+            return None
     except AssistantUnavailable as exc:
         log.warning("assistant unavailable (%s); contact %s retried later", exc, contact_id)
         return _again(self, contact_id, _backoff(self.request.retries))
@@ -98,29 +96,32 @@ def process_inbound(self: Task, inbound_id: int, queued_for: int | None = None) 
         log.warning("contact %s: turn failed (%s); retried later", contact_id, type(exc).__name__)
         return _again(self, contact_id, _backoff(self.request.retries))
     finally:
-        # The lock may have expired while we worked; the next run re-checks the queue anyway.
-        with contextlib.suppress(redis.exceptions.LockError):
-            lock.release()
+        lease.release()
     _finish(rt, contact_id)
+    return None
 
 
-def _answer_all(rt: Runtime, contact_id: int, lock: Lock) -> None:
+def _answer_all(rt: Runtime, contact_id: int, lease: Lease) -> bool:
+    """Take turns until none is pending (True), or until the lease is lost to another holder (False)."""
     dead_after = rt.settings.dead_after_attempts
-    while True:
+    while not lease.lost:
         turn = take_turn(rt.sessions, contact_id, rt.assistant, rt.identity_policy, rt.now, dead_after)
         if turn is None:
-            return
+            return True
         for outbound_id in turn.outbound_ids:
             send_outbound.delay(outbound_id)
-        lock.extend(_lock_timeout_s(), replace_ttl=True)
+    return False
 
 
 def _again(task: Task, contact_id: int, countdown: int) -> None:
     """Retry soon, or, after MAX_RETRIES, give up and leave the contact to the sweeper."""
+    settings = runtime().settings
     if task.request.retries >= MAX_RETRIES:
         log.warning("contact %s: not answered after %d tries; left to the sweeper", contact_id, MAX_RETRIES + 1)
-        clear_turn(runtime().settings.redis_url, contact_id)
+        clear_turn(settings.redis_url, contact_id)
         return
+    # The lease shortened the mark to its own life; the retry waits in the queue with a full one.
+    keep_turn_marked(settings.redis_url, contact_id)
     raise task.retry(countdown=countdown)
 
 

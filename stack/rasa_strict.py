@@ -1,0 +1,107 @@
+"""Rasa's tracker store and REST channel made to fail loudly: a turn whose tracker cannot be read or saved answers 503.
+
+Rasa 3.6 wraps every tracker store in `FailSafeTrackerStore`. While Redis is down it saves a turn
+to memory and, worse, reads a blank tracker: a complaint form half filled is forgotten, and the
+blank tracker is written back over the real one when Redis returns. Its REST channel then answers
+200 with whatever was collected (often nothing) and logs the user's text. Both hide a failed turn
+from the worker, which would count the message as answered.
+
+Here the tracker store raises instead, and the REST channel answers 503 without logging the text:
+the worker retries the turn later (intake/assistant.py treats any non-200 as the assistant being
+unavailable) and filing is idempotent by the inbound id, so a turn replayed after an action ran
+files nothing twice. Imported by stack/rasa_server.py, inside Rasa's own environment only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore, TrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+log = logging.getLogger(__name__)
+
+TURN_FAILED_STATUS = 503
+
+
+class StrictTrackerStore(FailSafeTrackerStore):
+    """The configured tracker store, its errors passed on rather than replaced by an empty tracker.
+
+    Subclasses FailSafeTrackerStore because Rasa's agent and processor expect that wrapper's
+    interface (domain propagation, `retrieve_full_tracker`)."""
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        return await self._tracker_store.retrieve(sender_id)
+
+    async def retrieve_full_tracker(self, sender_id: str) -> DialogueStateTracker | None:
+        return await self._tracker_store.retrieve_full_tracker(sender_id)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        await self._tracker_store.save(tracker)
+
+    async def keys(self) -> Iterable[str]:
+        return await self._tracker_store.keys()
+
+
+def create_tracker_store(store: TrackerStore | None, domain: Domain) -> TrackerStore:
+    """What `Agent._create_tracker_store` returns: the store (in memory when none is configured), strictly."""
+    if store is None:
+        store = InMemoryTrackerStore(domain)
+    store.domain = domain
+    return StrictTrackerStore(store)
+
+
+class StrictRestInput(RestInput):
+    """Rasa's REST channel (same name, same URL) answering 503 when the turn raised, and never logging a text."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("strict_rest_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            sender_id = await self._extract_sender(request)
+            text = self._extract_message(request)
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(
+                        text,
+                        collector,
+                        sender_id,
+                        input_channel=self._extract_input_channel(request),
+                        metadata=self.get_metadata(request),
+                    )
+                )
+            except Exception as exc:  # any failed turn is the caller's to retry
+                # The class only: the message is a beneficiary's text, and the sender a pseudonym
+                # that ties it to a person.
+                log.error("a turn failed (%s); answered %d", type(exc).__name__, TURN_FAILED_STATUS)
+                return response.json({"error": "turn failed"}, status=TURN_FAILED_STATUS)
+            return response.json(collector.messages)
+
+        return webhook
+
+
+def install() -> None:
+    """Make `rasa run` build these instead of Rasa's own (called before Rasa builds its agent and channels)."""
+    import rasa.core.agent
+    from rasa.core.channels import BUILTIN_CHANNELS
+
+    rasa.core.agent.Agent._create_tracker_store = staticmethod(create_tracker_store)  # type: ignore[method-assign]
+    BUILTIN_CHANNELS[StrictRestInput.name()] = StrictRestInput
