@@ -18,6 +18,26 @@ class AssistantUnavailable(RuntimeError):
     """Rasa or its action server cannot answer now; the message must stay queued."""
 
 
+class TurnRejected(RuntimeError):
+    """Rasa is up but failed on this message (HTTP 500: its NLU or the turn raised on it).
+
+    Not the assistant being down: counted against the message like any failed turn, so a text that
+    always breaks Rasa ends as a dead letter instead of holding its contact's later messages forever."""
+
+
+# Rasa's answer when its own code raised on the message: /model/parse turns any exception into a
+# 500 "ParsingError", and stack/rasa_strict.py's REST channel answers 500 for a turn that raised
+# for a reason other than a store or connection being down (those are 503, like a missing model).
+MESSAGE_FAILED_STATUS = 500
+
+
+def _check_status(status: int, what: str) -> None:
+    if status == MESSAGE_FAILED_STATUS:
+        raise TurnRejected(f"{what}: HTTP {status}")
+    if status != 200:
+        raise AssistantUnavailable(f"{what}: HTTP {status}")
+
+
 @dataclass(frozen=True)
 class Parse:
     intent: str
@@ -62,8 +82,7 @@ class Assistant:
             )
         except requests.RequestException as exc:
             raise AssistantUnavailable(f"rasa unreachable: {type(exc).__name__}") from None
-        if response.status_code != 200:
-            raise AssistantUnavailable(f"rasa parse: HTTP {response.status_code}")
+        _check_status(response.status_code, "rasa parse")
         body = response.json()
         intent = body.get("intent") or {}
         entities = {e["entity"]: str(e["value"]) for e in body.get("entities", [])}
@@ -88,8 +107,7 @@ class Assistant:
             )
         except requests.RequestException as exc:
             raise AssistantUnavailable(f"rasa unreachable: {type(exc).__name__}") from None
-        if response.status_code != 200:
-            raise AssistantUnavailable(f"rasa: HTTP {response.status_code}")
+        _check_status(response.status_code, "rasa")
         return [m["text"] for m in response.json() if m.get("text")]
 
     def healthy(self) -> dict[str, bool]:

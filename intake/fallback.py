@@ -12,6 +12,7 @@ from flask import Flask, Response, abort, request
 from twilio.request_validator import RequestValidator
 
 from intake import spool
+from intake.broker import IMPORT_SPOOL, producer
 from intake.settings import ROOT, SettingsError
 
 FALLBACK_PATH = "/twilio/fallback"
@@ -24,12 +25,14 @@ log = logging.getLogger(__name__)
 class FallbackConfig:
     """The few settings this process reads (the same variables and defaults as intake.settings).
 
-    It gets no DATABASE_URL, pseudonym key or other secret: it cannot touch the database at all."""
+    It gets no DATABASE_URL, pseudonym key or other secret: it cannot touch the database at all.
+    It may know the broker (REDIS_URL), only to ask for an import at once (see `_ask_import`)."""
 
     public_base_url: str
     auth_token: str
     spool_dir: Path
     log_level: str = "INFO"
+    broker_url: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> FallbackConfig:
@@ -40,6 +43,7 @@ class FallbackConfig:
             auth_token=env.get("TWILIO_AUTH_TOKEN", "").strip(),
             spool_dir=Path(env.get("SPOOL_DIR", "").strip() or ROOT / "var" / "spool"),
             log_level=(env.get("LOG_LEVEL", "").strip() or "INFO").upper(),
+            broker_url=env.get("REDIS_URL", "").strip(),
         )
         # Unlike the web app it always checks signatures: only Twilio has a reason to call it.
         if not config.auth_token:
@@ -70,6 +74,7 @@ def create_fallback_app(config: FallbackConfig | None = None) -> Flask:
             log.error("could not spool a message: %s", type(exc).__name__)
             return Response("", status=503)
         log.warning("spooled a message the web app could not store (%s)", request.form.get("MessageSid", "?")[:40])
+        _ask_import(config.broker_url)
         return Response(EMPTY_TWIML, mimetype="text/xml")
 
     @app.get("/livez")
@@ -77,3 +82,17 @@ def create_fallback_app(config: FallbackConfig | None = None) -> Flask:
         return Response("ok", mimetype="text/plain")
 
     return app
+
+
+def _ask_import(broker_url: str) -> None:
+    """Ask a worker to import the spool now, not at beat's next minute (best effort, one try of 1 s).
+
+    When only the web worker died (the database is up), the import then lands within a second or
+    two, before the person has read a reply and written again, so their messages keep their order.
+    If Redis is away too, beat asks within the minute."""
+    if not broker_url:
+        return
+    try:
+        producer(broker_url, 1.0).send_task(IMPORT_SPOOL, retry=False)
+    except Exception as exc:  # kombu raises many types; any of them means "beat will do it"
+        log.warning("could not ask for a spool import: %s", type(exc).__name__)

@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from intake.answers import record_answer
+from intake.broker import ROUTE_CASE
 from intake.case_form import answer_slot, menu_categories
 from intake.case_messages import link_current
 from intake.cases import (
@@ -31,7 +32,7 @@ from intake.inbound import oldest_pending
 from intake.models import Case, Contact, InboundMessage
 from intake.networks import from_private_network
 from intake.person_requests import open_request
-from intake.queue import ROUTE_CASE, enqueue
+from intake.queue import enqueue
 from intake.references import find_reference
 from intake.runtime import runtime
 

@@ -33,6 +33,7 @@ from intake.authz import (
     sees_team_load,
     works_cases,
 )
+from intake.broker import SEND_OUTBOUND
 from intake.case_messages import request_transcript
 from intake.cases import STATE_NAMES, append_event, change_state, notify
 from intake.handoffs import end_handoff, start_handoff
@@ -51,7 +52,7 @@ from intake.outbound import queue_message
 from intake.person_requests import allowed, inbox, record
 from intake.person_requests import close as close_request
 from intake.person_requests import take as take_request
-from intake.queue import SEND_OUTBOUND, enqueue
+from intake.queue import enqueue
 from intake.runtime import runtime
 from intake.staff_views import Filters, case_detail, local, queue, team_load, whatsapp_window_closed
 

@@ -195,8 +195,9 @@ def fallback_port(env: dict[str, str]) -> int:
 
 def fallback_env(env: dict[str, str]) -> dict[str, str]:
     """Only what Twilio's Fallback URL reads (intake/fallback.py): the URL Twilio signs, the token that
-    checks it, and where to spool. No DATABASE_URL or other secret: it must work with the database down."""
-    names = ("PORT", "PUBLIC_BASE_URL", "TWILIO_AUTH_TOKEN", "SPOOL_DIR", "LOG_LEVEL")
+    checks it, and where to spool; the broker, to ask for an import at once. No DATABASE_URL or other
+    secret: it must work with the database down."""
+    names = ("PORT", "PUBLIC_BASE_URL", "TWILIO_AUTH_TOKEN", "SPOOL_DIR", "LOG_LEVEL", "REDIS_URL")
     return {**_base_env(env), **{name: env[name] for name in names if name in env}}
 
 

@@ -7,9 +7,10 @@ blank tracker is written back over the real one when Redis returns. Its REST cha
 from the worker, which would count the message as answered.
 
 Here the tracker store raises instead, and the REST channel answers 503 without logging the text:
-the worker retries the turn later (intake/assistant.py treats any non-200 as the assistant being
+the worker retries the turn later (intake/assistant.py reads a 503 as the assistant being
 unavailable) and filing is idempotent by the inbound id, so a turn replayed after an action ran
-files nothing twice. Imported by stack/rasa_server.py, inside Rasa's own environment only.
+files nothing twice. A turn that raised for any other reason answers 500, which the worker counts
+against the message. Imported by stack/rasa_server.py, inside Rasa's own environment only.
 """
 
 from __future__ import annotations
@@ -29,7 +30,23 @@ from sanic.response import HTTPResponse
 
 log = logging.getLogger(__name__)
 
-TURN_FAILED_STATUS = 503
+# A store or a connection down: the assistant is unavailable, and the worker waits however long
+# it takes. Anything else raised on this message: the worker counts it against the message, which
+# after a few tries becomes a dead letter (intake/assistant.py reads the two apart).
+UNAVAILABLE_STATUS = 503
+MESSAGE_FAILED_STATUS = 500
+UNAVAILABLE_ERRORS = (OSError, TimeoutError)  # ConnectionError is an OSError
+# The tracker stores' client libraries: any of their errors (Redis loading its AOF, a read-only
+# replica, a database restarting) is the store's state, not the message's.
+UNAVAILABLE_MODULES = ("redis", "sqlalchemy", "psycopg2", "psycopg", "pymongo", "aiohttp")
+
+
+def failed_status(exc: BaseException) -> int:
+    """503 for an error of infrastructure (Redis, a database, the network), 500 for anything else."""
+    module = type(exc).__module__.split(".", 1)[0]
+    if isinstance(exc, UNAVAILABLE_ERRORS) or module in UNAVAILABLE_MODULES:
+        return UNAVAILABLE_STATUS
+    return MESSAGE_FAILED_STATUS
 
 
 class StrictTrackerStore(FailSafeTrackerStore):
@@ -91,8 +108,9 @@ class StrictRestInput(RestInput):
             except Exception as exc:  # any failed turn is the caller's to retry
                 # The class only: the message is a beneficiary's text, and the sender a pseudonym
                 # that ties it to a person.
-                log.error("a turn failed (%s); answered %d", type(exc).__name__, TURN_FAILED_STATUS)
-                return response.json({"error": "turn failed"}, status=TURN_FAILED_STATUS)
+                status = failed_status(exc)
+                log.error("a turn failed (%s); answered %d", type(exc).__name__, status)
+                return response.json({"error": "turn failed"}, status=status)
             return response.json(collector.messages)
 
         return webhook

@@ -8,7 +8,7 @@ from celery import Celery
 from celery.schedules import crontab
 from celery.signals import worker_init
 
-from intake.queue import IMPORT_SPOOL, PURGE_RETENTION, RECONCILE_INBOUND, RECONCILE_OUTBOUND
+from intake.broker import IMPORT_SPOOL, PURGE_RETENTION, RECONCILE_INBOUND, RECONCILE_OUTBOUND
 from intake.redis_checks import refuse_unsafe_redis
 from intake.runtime import runtime
 

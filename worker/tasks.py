@@ -14,13 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from intake import recovery
 from intake.assistant import AssistantUnavailable
-from intake.dead_letters import take_turn
-from intake.inbound import mark_contacts_enqueued, oldest_pending, stale_contacts
-from intake.metrics import record_sweep
-from intake.models import InboundMessage, OutboundMessage
-from intake.outbound import SendError, send_one
-from intake.outbound_reconcile import lookup_for, reconcile
-from intake.queue import (
+from intake.broker import (
     IMPORT_SPOOL,
     PROCESS_INBOUND,
     PURGE_RETENTION,
@@ -28,11 +22,14 @@ from intake.queue import (
     RECONCILE_OUTBOUND,
     ROUTE_CASE,
     SEND_OUTBOUND,
-    clear_turn,
-    enqueue_turn,
-    keep_turn_marked,
-    turn_marker,
 )
+from intake.dead_letters import take_turn
+from intake.inbound import mark_contacts_enqueued, oldest_pending, stale_contacts
+from intake.metrics import record_sweep
+from intake.models import InboundMessage, OutboundMessage
+from intake.outbound import SendError, send_one
+from intake.outbound_reconcile import lookup_for, reconcile
+from intake.queue import clear_turn, enqueue_turn, keep_turn_marked, turn_marker
 from intake.retention import purge
 from intake.routing import route, unrouted
 from intake.runtime import Runtime, runtime

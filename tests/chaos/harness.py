@@ -5,12 +5,14 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import socket
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import redis
 import requests
@@ -50,6 +52,17 @@ class Sent:
     at: float
     via: str = ""  # "web", "fallback" (web answered non-200 or nothing), or "" (both failed: lost at the edge)
     web_status: int | None = None
+    cut: bool = False  # the web worker holding the request died before answering
+
+
+@dataclass
+class CutDelivery:
+    """A webhook request sent but for its last byte, on its own socket."""
+
+    record: Sent
+    form: dict[str, str]
+    conn: socket.socket
+    last_byte: bytes
 
 
 @dataclass
@@ -83,9 +96,8 @@ class Driver:
         signature = RequestValidator(self.auth_token).compute_signature(self.public_base_url + path, form)
         return requests.post(url + path, data=form, headers={"X-Twilio-Signature": signature}, timeout=TWILIO_TIMEOUT_S)
 
-    def deliver(self, phase: str, phone: str, seq: int, body: str) -> Sent:
-        """Twilio's way: the webhook; on an error status, a timeout or no answer at all, the Fallback URL once."""
-        form = {
+    def _form(self, phone: str, body: str) -> dict[str, str]:
+        return {
             "MessageSid": self._sid(),
             "AccountSid": self.account_sid,
             "From": phone,
@@ -93,6 +105,10 @@ class Driver:
             "Body": body,
             "NumMedia": "0",
         }
+
+    def deliver(self, phase: str, phone: str, seq: int, body: str) -> Sent:
+        """Twilio's way: the webhook; on an error status, a timeout or no answer at all, the Fallback URL once."""
+        form = self._form(phone, body)
         record = Sent(phase, phone, seq, form["MessageSid"], body, time.time())
         try:
             response = self._post(self.web, "/twilio/inbound", form)
@@ -102,6 +118,52 @@ class Driver:
         except requests.RequestException as exc:
             with self._lock:
                 self.edge_errors[type(exc).__name__] += 1
+        self._finish(record, form)
+        return record
+
+    def start_cut(self, phase: str, phone: str, body: str) -> CutDelivery:
+        """Begin a webhook delivery and stop one byte short of its body: a web worker holds it, mid-request."""
+        form = self._form(phone, body)
+        payload = urlencode(form).encode()
+        signature = RequestValidator(self.auth_token).compute_signature(self.public_base_url + "/twilio/inbound", form)
+        parts = urlsplit(self.web)
+        conn = socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=TWILIO_TIMEOUT_S)
+        head = (
+            f"POST /twilio/inbound HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {len(payload)}\r\nX-Twilio-Signature: {signature}\r\nConnection: close\r\n\r\n"
+        )
+        conn.sendall(head.encode() + payload[:-1])
+        return CutDelivery(Sent(phase, phone, 0, form["MessageSid"], body, time.time()), form, conn, payload[-1:])
+
+    def end_cut(self, cut: CutDelivery, grace_s: float = 3.0) -> Sent:
+        """After the kill: a connection closed with no answer is cut (then the Fallback URL, as Twilio does);
+        one still open was never taken by a worker, so it gets its last byte and is answered normally."""
+        record, conn = cut.record, cut.conn
+        conn.settimeout(grace_s)
+        try:
+            answer = conn.recv(4096)
+            record.cut = answer == b""
+        except TimeoutError:
+            answer = b""
+            conn.settimeout(TWILIO_TIMEOUT_S)
+            try:
+                conn.sendall(cut.last_byte)
+                answer = conn.recv(4096)
+            except OSError:
+                pass
+        except OSError:  # reset by the dying worker's kernel socket
+            answer, record.cut = b"", True
+        finally:
+            conn.close()
+        if answer.startswith(b"HTTP/1.1 "):
+            record.web_status = int(answer[9:12])
+            if record.web_status == 200:
+                record.via = "web"
+        self._finish(record, cut.form)
+        return record
+
+    def _finish(self, record: Sent, form: dict[str, str]) -> None:
         if not record.via:
             try:
                 if self._post(self.fallback, "/twilio/fallback", form).status_code == 200:
@@ -110,17 +172,24 @@ class Driver:
                 pass
         with self._lock:
             self.sent.append(record)
-        return record
 
-    def converse(self, phase: str, contact: Contact_, rng: random.Random) -> None:
+    def converse(self, phase: str, contact: Contact_, rng: random.Random, start: int = 0) -> None:
+        """Write the contact's messages from `start` on (the ones before went another way, just now)."""
+        if start:
+            self._read_reply(contact.phone, 0, rng)
         for seq, body in enumerate(contact.script):
+            if seq < start:
+                continue
             before = len(self.twilio.bodies_to(contact.phone))
             self.deliver(phase, contact.phone, seq, body)
-            # A person reads the reply, then writes; with no reply they write again after a while.
-            deadline = time.monotonic() + rng.uniform(3, 5)
-            while time.monotonic() < deadline and len(self.twilio.bodies_to(contact.phone)) <= before:
-                time.sleep(0.2)
-            time.sleep(rng.uniform(0.3, 1.0))
+            self._read_reply(contact.phone, before, rng)
+
+    def _read_reply(self, phone: str, before: int, rng: random.Random) -> None:
+        """A person reads the reply, then writes; with no reply they write again after a while."""
+        deadline = time.monotonic() + rng.uniform(3, 5)
+        while time.monotonic() < deadline and len(self.twilio.bodies_to(phone)) <= before:
+            time.sleep(0.2)
+        time.sleep(rng.uniform(0.3, 1.0))
 
     def _later(self, phase: str, contact: Contact_, delay_s: float, seed: float) -> None:
         time.sleep(delay_s)
@@ -213,6 +282,7 @@ class PhaseReport:
     contacts: int
     messages_sent: int
     via_fallback: int
+    cut_mid_request: int
     lost_at_edge: int
     stored: int
     answered: int
@@ -356,6 +426,7 @@ def account(
         contacts=len(contacts),
         messages_sent=len(sent),
         via_fallback=sum(1 for s in sent if s.via == "fallback"),
+        cut_mid_request=sum(1 for s in sent if s.cut),
         lost_at_edge=sum(1 for s in sent if not s.via),
         stored=len(inbound),
         answered=answered,

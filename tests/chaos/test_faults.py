@@ -1,7 +1,8 @@
 """Faults injected while contacts write: every message answered once, in order, no case twice, the queue bounded.
 
 Each test is one fault with its own 16 contacts (two in three ask about a payment, one in three files
-a complaint), so the suite drives 112 contacts in all. Numbers go to var/chaos.json (docs/reliability.md).
+a complaint), so the suite drives 112 contacts in all (118 with the web fault's own). Numbers go to
+var/chaos.json (docs/reliability.md). Part of `make test`; `make chaos` runs it alone.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 import os
 import random
 import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -17,10 +19,18 @@ from pathlib import Path
 
 import pytest
 
-from intake.queue import IMPORT_SPOOL, producer
+from intake.broker import IMPORT_SPOOL, producer
 from stack.paths import VAR
 from tests.chaos.conftest import Chaos
-from tests.chaos.harness import PhaseReport, QueueSampler, account, contacts_for, leftovers, wait_drained
+from tests.chaos.harness import (
+    Contact_,
+    PhaseReport,
+    QueueSampler,
+    account,
+    contacts_for,
+    leftovers,
+    wait_drained,
+)
 
 pytestmark = pytest.mark.chaos
 CONTACTS = 16
@@ -30,11 +40,15 @@ RESULTS = Path(os.environ.get("CHAOS_RESULTS", str(VAR / "chaos.json")))
 _reports: list[dict[str, object]] = []
 
 
+# A fault may bring contacts of its own (the web fault's requests cut mid-body), with their threads.
+Extra = tuple[list[Contact_], list[threading.Thread]] | None
+
+
 def _phase(
     chaos: Chaos,
     fault: str,
     window: str,
-    inject: Callable[[Chaos], None],
+    inject: Callable[[Chaos], Extra],
     drain_timeout_s: float = 240,
     allow_spool_reorder: bool = False,
     after: Callable[[Chaos], None] | None = None,
@@ -45,8 +59,11 @@ def _phase(
     threads = chaos.driver.run(fault, contacts, STAGGER_S, seed=len(_reports))
     time.sleep(FAULT_AFTER_S)
     began = time.monotonic()
-    inject(chaos)
+    extra = inject(chaos)
     fault_s = time.monotonic() - began
+    if extra:
+        contacts = contacts + extra[0]
+        threads = threads + extra[1]
     for thread in threads:
         thread.join()
     if after:
@@ -75,7 +92,7 @@ def _assert_whole(report: PhaseReport) -> None:
     assert report.queue_over_bound == 0, report
 
 
-def _kill_workers(chaos: Chaos) -> None:
+def _kill_workers(chaos: Chaos) -> Extra:
     rng = random.Random(12)
     until = time.monotonic() + 25
     while time.monotonic() < until:
@@ -83,57 +100,74 @@ def _kill_workers(chaos: Chaos) -> None:
         chaos.processes[name].kill()  # SIGKILL to the whole group: no cleanup, no ack
         chaos.restart(name)
         time.sleep(rng.uniform(3, 5))
+    return None
 
 
 def test_workers_killed_again_and_again_lose_and_repeat_nothing(chaos: Chaos) -> None:
     _assert_whole(_phase(chaos, "worker SIGKILL", "every 3–5 s for 25 s", _kill_workers, drain_timeout_s=420))
 
 
-def _stop_rasa(chaos: Chaos) -> None:
-    chaos.processes["rasa"].stop()
-    time.sleep(25)
-    chaos.restart("rasa")  # plus its model load, so the outage is longer than 25 s
+def _down_for(chaos: Chaos, name: str, seconds: float) -> None:
+    """Stop a process and have it answering again `seconds` later, its own start-up included."""
+    began = time.monotonic()
+    chaos.processes[name].stop()
+    time.sleep(max(seconds - RESTART_S[name], 0))
+    chaos.restart(name)
+    time.sleep(max(seconds - (time.monotonic() - began), 0))
 
 
-def test_rasa_stopped_for_a_while_answers_everything_once_it_is_back(chaos: Chaos) -> None:
-    _assert_whole(_phase(chaos, "Rasa stopped", "25 s + restart", _stop_rasa))
+# About how long each takes to answer again after a start (Rasa loads its model), measured on the
+# 2-core machine; the outage is timed from the stop to the answer, so it is the issue's 60 s either way.
+RESTART_S = {"rasa": 30.0, "actions": 5.0}
 
 
-def _stop_actions(chaos: Chaos) -> None:
-    chaos.processes["actions"].stop()
-    time.sleep(20)
-    chaos.restart("actions")
+def _stop_rasa(chaos: Chaos) -> Extra:
+    # Longer than a task's own retries (about a minute): the sweeper's long-term retry is what answers.
+    _down_for(chaos, "rasa", 60)
+    return None
 
 
-def test_the_action_server_stopped_delays_turns_but_loses_none(chaos: Chaos) -> None:
-    _assert_whole(_phase(chaos, "action server stopped", "20 s + restart", _stop_actions))
+def test_rasa_stopped_for_a_minute_answers_everything_once_it_is_back(chaos: Chaos) -> None:
+    _assert_whole(_phase(chaos, "Rasa stopped", "60 s, its start-up included", _stop_rasa))
 
 
-def _restart_redis(chaos: Chaos) -> None:
+def _stop_actions(chaos: Chaos) -> Extra:
+    _down_for(chaos, "actions", 60)
+    return None
+
+
+def test_the_action_server_stopped_for_a_minute_delays_turns_but_loses_none(chaos: Chaos) -> None:
+    _assert_whole(_phase(chaos, "action server stopped", "60 s, its start-up included", _stop_actions))
+
+
+def _restart_redis(chaos: Chaos) -> Extra:
     chaos.redis.kill()  # SIGKILL: what the AOF had (fsync every second) is all that survives
     time.sleep(5)
     chaos.redis.start()
+    return None
 
 
 def test_redis_killed_and_restarted_loses_no_message(chaos: Chaos) -> None:
     _assert_whole(_phase(chaos, "Redis SIGKILL + restart", "5 s down", _restart_redis))
 
 
-def _pause_redis(chaos: Chaos) -> None:
+def _pause_redis(chaos: Chaos) -> Extra:
     chaos.redis.pause()
     time.sleep(20)
     chaos.redis.resume()
+    return None
 
 
 def test_redis_paused_twenty_seconds_loses_no_message(chaos: Chaos) -> None:
     _assert_whole(_phase(chaos, "Redis SIGSTOP", "20 s", _pause_redis))
 
 
-def _stop_postgres(chaos: Chaos) -> None:
+def _stop_postgres(chaos: Chaos) -> Extra:
     chaos.postgres.stop("immediate")
-    time.sleep(20)
+    time.sleep(30)
     chaos.postgres.start()
     _import_spool(chaos)
+    return None
 
 
 def _import_spool(chaos: Chaos) -> None:
@@ -142,7 +176,7 @@ def _import_spool(chaos: Chaos) -> None:
 
 
 def test_postgres_stopped_spools_to_the_fallback_and_imports_every_message_once(chaos: Chaos) -> None:
-    report = _phase(chaos, "PostgreSQL stopped", "20 s", _stop_postgres, allow_spool_reorder=True, after=_import_spool)
+    report = _phase(chaos, "PostgreSQL stopped", "30 s", _stop_postgres, allow_spool_reorder=True, after=_import_spool)
     assert report.via_fallback > 0, "the webhook should have answered 503 while the database was down"
     _assert_whole(report)
 
@@ -154,13 +188,34 @@ def _web_workers(chaos: Chaos) -> list[int]:
     return [int(pid) for pid in children]
 
 
-def _kill_gunicorn_workers(chaos: Chaos) -> None:
+CUT_ROUNDS = 3
+CUT_PER_ROUND = 2
+
+
+def _kill_gunicorn_workers(chaos: Chaos) -> Extra:
+    """Three times: two new contacts' first messages held mid-body by the web workers, then every web
+    worker SIGKILLed (the master forks new ones). Those requests die in flight, and Twilio's answer
+    to that is the Fallback URL; the contacts then go on writing like the others."""
+    contacts = contacts_for(chaos.next_households(CUT_ROUNDS * CUT_PER_ROUND), complaint_every=2)
+    threads: list[threading.Thread] = []
     rng = random.Random(5)
-    for _ in range(4):
-        workers = _web_workers(chaos)
-        if workers:
-            os.kill(rng.choice(workers), signal.SIGKILL)  # the master forks a new one
+    for round_ in range(CUT_ROUNDS):
+        batch = contacts[round_ * CUT_PER_ROUND : (round_ + 1) * CUT_PER_ROUND]
+        cuts = [chaos.driver.start_cut("gunicorn worker SIGKILL", c.phone, c.script[0]) for c in batch]
+        time.sleep(0.5)  # accepted and being read by a worker's thread
+        for pid in _web_workers(chaos):
+            os.kill(pid, signal.SIGKILL)
+        for contact, cut in zip(batch, cuts, strict=True):
+            chaos.driver.end_cut(cut)
+            thread = threading.Thread(
+                target=chaos.driver.converse,
+                args=("gunicorn worker SIGKILL", contact, random.Random(rng.random()), 1),
+                daemon=True,
+            )
+            thread.start()
+            threads.append(thread)
         time.sleep(rng.uniform(2, 4))
+    return contacts, threads
 
 
 def test_a_web_worker_killed_mid_request_sends_the_message_to_the_fallback_and_it_is_answered_once(
@@ -169,9 +224,10 @@ def test_a_web_worker_killed_mid_request_sends_the_message_to_the_fallback_and_i
     report = _phase(
         chaos,
         "gunicorn worker SIGKILL",
-        "4 kills, 2–4 s apart",
+        f"{CUT_ROUNDS} × every web worker, {CUT_PER_ROUND} requests mid-body each",
         _kill_gunicorn_workers,
         allow_spool_reorder=True,
         after=_import_spool,
     )
+    assert report.cut_mid_request > 0, "no request was in flight when the web workers died"
     _assert_whole(report)

@@ -19,6 +19,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
 from intake import create_app, spool
+from intake.broker import IMPORT_SPOOL
 from intake.fallback import FALLBACK_PATH, FallbackConfig, create_fallback_app
 from intake.models import InboundMessage
 from intake.recovery import import_spool
@@ -91,6 +92,30 @@ def test_it_keeps_every_value_of_a_repeated_key_as_twilio_signed_it(fallback: Fl
     assert fallback.post(FALLBACK_PATH, data=form, headers={"X-Twilio-Signature": sig}).status_code == 200
     [line] = spooled_lines(spool_dir)
     assert [tuple(pair) for pair in line["form"]] == pairs
+
+
+def test_a_spooled_message_asks_a_worker_to_import_it_at_once(spool_dir: Path) -> None:
+    broker = redis.Redis.from_url(TEST_REDIS_URL)
+
+    def imports() -> list[bytes]:
+        return [task for task in broker.lrange("celery", 0, -1) if IMPORT_SPOOL.encode() in task]
+
+    before = len(imports())
+    config = FallbackConfig(
+        public_base_url=PUBLIC, auth_token=TWILIO_AUTH_TOKEN, spool_dir=spool_dir, broker_url=TEST_REDIS_URL
+    )
+    assert signed_post(create_fallback_app(config).test_client(), sms(), path=FALLBACK_PATH).status_code == 200
+    assert len(imports()) == before + 1
+    assert sms()["Body"].encode() not in imports()[-1]  # an import request, not the message
+    broker.lrem("celery", 1, imports()[-1])
+
+
+def test_a_spooled_message_is_acknowledged_when_the_broker_is_down_too(spool_dir: Path) -> None:
+    config = FallbackConfig(
+        public_base_url=PUBLIC, auth_token=TWILIO_AUTH_TOKEN, spool_dir=spool_dir, broker_url="redis://127.0.0.1:1/0"
+    )
+    assert signed_post(create_fallback_app(config).test_client(), sms(), path=FALLBACK_PATH).status_code == 200
+    assert len(list(spool_dir.glob("*.jsonl"))) == 1  # on disk; beat imports it within the minute
 
 
 def test_it_answers_503_when_the_spool_cannot_be_written(tmp_path: Path) -> None:

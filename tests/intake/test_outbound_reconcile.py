@@ -249,7 +249,7 @@ def test_the_stand_in_lists_messages_as_twilio_defines_them(twilio: TwilioStandI
 def test_beat_runs_the_reconciler_every_minute_and_it_sends_what_it_requeued(
     rt: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from intake.queue import RECONCILE_OUTBOUND
+    from intake.broker import RECONCILE_OUTBOUND
     from worker import tasks  # after rt: the Celery app reads the settings on import
     from worker.celery_app import make_celery
 

@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import select
 
 from intake import create_app, create_internal_app
+from intake.broker import PROCESS_INBOUND
 from intake.inbound import stale_pending
 from intake.models import InboundMessage
-from intake.queue import PROCESS_INBOUND, enqueue
+from intake.queue import enqueue
 from intake.redis_checks import RedisConfigError, check_broker_redis, refuse_unsafe_redis
 from intake.runtime import Runtime, set_runtime
 from intake.settings import ROOT, Settings

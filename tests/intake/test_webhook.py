@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
+from intake.broker import PROCESS_INBOUND
 from intake.inbound import stale_pending
 from intake.models import Contact, InboundMessage, OutboundMessage
-from intake.queue import PROCESS_INBOUND
 from intake.runtime import Runtime
 from tests.conftest import TEST_REDIS_URL, TWILIO_AUTH_TOKEN
 

@@ -16,11 +16,11 @@ import redis
 import requests
 from twilio.request_validator import RequestValidator
 
+from intake.broker import producer
 from intake.db import engine_for, session_factory
 from intake.demo_registry import write_demo
 from intake.demo_staff import create_demo_staff
 from intake.migrations_runner import upgrade
-from intake.queue import producer
 from intake.registry import import_files
 from intake.settings import tracker_url
 from stack.processes import Process, free_port, named, system_processes

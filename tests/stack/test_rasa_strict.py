@@ -48,12 +48,19 @@ SCRIPT = textwrap.dedent(
         async def failing(message: UserMessage) -> None:
             raise ConnectionError("tracker store down")
 
+        async def loading(message: UserMessage) -> None:
+            import redis.exceptions
+            raise redis.exceptions.BusyLoadingError("Redis is loading the dataset in memory")
+
+        async def broken(message: UserMessage) -> None:
+            raise KeyError(message.text)  # a bug on this message, carrying what the person wrote
+
         async def answering(message: UserMessage) -> None:
             out["metadata"] = message.metadata
             await message.output_channel.send_text_message(message.sender_id, "Su caso es BVM-1")
 
         request = types.SimpleNamespace(json={"sender": "abc", "message": TEXT, "metadata": {"inbound_id": 7}})
-        for name, handler in (("failed", failing), ("answered", answering)):
+        for name, handler in (("failed", failing), ("loading", loading), ("broken", broken), ("answered", answering)):
             blueprint = channel.blueprint(handler)
             route = next(r for r in blueprint._future_routes if r.uri == "/webhook")
             reply = await route.handler(request)
@@ -100,9 +107,16 @@ def test_the_strict_store_passes_the_error_on(outcome: dict[str, object]) -> Non
     assert outcome["strict_retrieve"] == "ConnectionError"
 
 
-def test_a_failed_turn_answers_503_and_logs_the_class_not_the_text(outcome: dict[str, object]) -> None:
+def test_a_turn_failed_by_its_store_answers_503_and_logs_the_class_not_the_text(outcome: dict[str, object]) -> None:
     assert outcome["failed"] == [503, {"error": "turn failed"}]
+    assert outcome["loading"] == [503, {"error": "turn failed"}]  # Redis restarting, loading its AOF
     assert outcome["error_logged"] is True
+    assert outcome["text_logged"] is False
+
+
+def test_a_turn_that_raised_on_the_message_itself_answers_500_without_the_text(outcome: dict[str, object]) -> None:
+    # The worker counts a 500 against the message (a dead letter in the end), a 503 against nobody.
+    assert outcome["broken"] == [500, {"error": "turn failed"}]
     assert outcome["text_logged"] is False
 
 

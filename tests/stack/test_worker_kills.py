@@ -16,12 +16,12 @@ import redis
 import requests
 from sqlalchemy import func, select
 
+from intake.broker import producer
 from intake.db import session_factory
 from intake.demo_staff import create_demo_staff
 from intake.inbound import store_inbound
 from intake.migrations_runner import upgrade
 from intake.models import Case, CaseEvent, InboundMessage
-from intake.queue import producer
 from stack.processes import Process, free_port, named, system_processes
 from tests.conftest import base_env, create_pg_database, drop_pg_database
 

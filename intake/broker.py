@@ -1,0 +1,32 @@
+"""The Celery producer and the task names: what a process needs to send a task, and nothing that opens the database.
+
+The fallback process (intake/fallback.py) sends from here, and must never import intake.runtime."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from celery import Celery
+
+PROCESS_INBOUND = "conversation.process_inbound"
+SEND_OUTBOUND = "outbound.send"
+ROUTE_CASE = "cases.route"
+PURGE_RETENTION = "retention.purge"
+IMPORT_SPOOL = "inbound.import_spool"
+RECONCILE_INBOUND = "inbound.reconcile"
+RECONCILE_OUTBOUND = "outbound.reconcile"
+
+
+@lru_cache(maxsize=4)
+def producer(broker_url: str, socket_timeout_s: float = 1.0) -> Celery:
+    app = Celery("intake-producer", broker=broker_url)
+    app.conf.broker_connection_retry_on_startup = False
+    app.conf.broker_transport_options = {
+        # One attempt, each socket operation bounded: a Redis that accepts connections and never
+        # answers (hung, blackholed) must not hold a gunicorn thread past Twilio's patience. A
+        # second attempt would double the wait; the sweeper sends what this one could not.
+        "max_retries": 0,
+        "socket_timeout": socket_timeout_s,
+        "socket_connect_timeout": socket_timeout_s,
+    }
+    return app
