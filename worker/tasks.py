@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 # outage lasts; a message that keeps failing for another reason ends as a dead letter.
 MAX_BACKOFF_S = 30
 MAX_RETRIES = 5
+IMPORT_BUSY_RETRIES = 5
 
 
 def _redis() -> redis.Redis:
@@ -251,9 +252,11 @@ def purge_retention() -> dict[str, int | None] | None:
     return {**report.counts, "trackers": report.trackers}
 
 
-@app.task(name=IMPORT_SPOOL)
-def import_spool() -> dict[str, int] | None:
-    """Load what the fallback spooled while the database was down (every minute; idempotent by MessageSid)."""
+@app.task(name=IMPORT_SPOOL, bind=True, max_retries=5)
+def import_spool(self: Task) -> dict[str, int] | None:
+    """Load what the fallback spooled while the database was down (every minute; idempotent by MessageSid).
+
+    The fallback also asks for one after each message it spools (intake/fallback.py)."""
     rt = runtime()
     s = rt.settings
     try:
@@ -262,6 +265,11 @@ def import_spool() -> dict[str, int] | None:
         # Still down: the spool keeps everything, and the next minute tries again.
         log.warning("spool not imported: database unavailable (%s)", type(exc).__name__)
         return None
+    if report.busy and self.request.retries < IMPORT_BUSY_RETRIES:
+        # Another import holds the spool; it may have claimed the file before this task's message
+        # was written. Look again in a second rather than leave that message to beat's next minute,
+        # by when the person may have written again and the two would be answered out of order.
+        raise self.retry(countdown=1)
     return {"files": report.files, "stored": report.stored, "replays": report.replays, "damaged": report.unreadable}
 
 

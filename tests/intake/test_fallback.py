@@ -286,6 +286,30 @@ def test_beat_imports_the_spool_every_minute_and_reconciles_only_with_a_twilio_a
     assert tasks.reconcile_inbound() is None
 
 
+def test_an_import_that_finds_another_running_looks_again_a_second_later(
+    line: Runtime, fallback: FlaskClient, spool_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The other import may have claimed the spool before this message was written: returning at
+    # once would leave the message to beat's next minute, after the person has written again.
+    from worker import tasks
+
+    calls = []
+    real = tasks.recovery.import_spool
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tasks.recovery, "import_spool", counted)
+    signed_post(fallback, sms(), path=FALLBACK_PATH)
+    with spool.import_lock(spool_dir) as mine:
+        assert mine
+        tasks.import_spool.apply()  # Celery runs the retries at once when applied in-process
+    assert len(calls) == tasks.IMPORT_BUSY_RETRIES + 1 and stored(line) == 0
+    assert tasks.import_spool.apply().get() == {"files": 1, "stored": 1, "replays": 0, "damaged": 0}
+    assert stored(line) == 1
+
+
 def test_the_cli_imports_the_spool_now(line: Runtime, fallback: FlaskClient) -> None:
     signed_post(fallback, sms(), path=FALLBACK_PATH)
     result = create_app(line.settings).test_cli_runner().invoke(args=["spool", "import"])
