@@ -140,10 +140,14 @@ def mark_contacts_enqueued(session: Session, contact_ids: list[int], now: dateti
 
 
 def oldest_pending(session: Session, contact_id: int) -> InboundMessage | None:
-    """The contact's next message to answer; dead ones (intake/dead_letters.py) are skipped."""
+    """The contact's next message to answer, by when it reached us; dead ones (intake/dead_letters.py) are skipped.
+
+    By `received_at`, not by id: a message spooled while the database was down is stored later
+    than one the webhook took after it came back, but was received first (its `received_at` is
+    when the fallback spooled it), and the person wrote it first."""
     return session.scalar(
         select(InboundMessage)
         .where(InboundMessage.contact_id == contact_id, InboundMessage.status == "received")
-        .order_by(InboundMessage.id)
+        .order_by(InboundMessage.received_at, InboundMessage.id)
         .limit(1)
     )

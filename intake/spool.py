@@ -87,6 +87,18 @@ def append(directory: Path, fields: Iterable[tuple[str, str]], now: datetime) ->
             os.close(fd)
 
 
+def waiting(directory: Path) -> bool:
+    """True if messages wait in the spool: the current file holds something, or a claimed file is left.
+
+    A stat and a listing, cheap enough to ask before every turn (worker/tasks.py)."""
+    try:
+        if (directory / SPOOL_NAME).stat().st_size > 0:
+            return True
+    except FileNotFoundError:
+        pass
+    return directory.is_dir() and any(directory.glob(CLAIMED_GLOB))
+
+
 def claim(directory: Path) -> list[Path]:
     """Move the current spool aside for import and return every claimed file, oldest first.
 

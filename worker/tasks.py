@@ -12,7 +12,7 @@ from celery import Task
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from intake import recovery
+from intake import recovery, spool
 from intake.assistant import AssistantUnavailable
 from intake.broker import (
     IMPORT_SPOOL,
@@ -77,6 +77,14 @@ def process_inbound(self: Task, inbound_id: int, queued_for: int | None = None) 
     if contact_id is None:
         log.warning("inbound %s does not exist", inbound_id)
         return
+    try:
+        imported = _spool_imported(rt)
+    except (SQLAlchemyError, OSError) as exc:
+        log.warning("contact %s: spool not imported (%s); retried later", contact_id, type(exc).__name__)
+        return _again(self, contact_id, _backoff(self.request.retries))
+    if not imported:
+        # Another worker is importing it; this contact may have a message in it. No attempt counted.
+        return _again(self, contact_id, countdown=1)
     lease = Lease(_redis(), f"lc:lock:contact:{contact_id}", follow=(turn_marker(contact_id),))
     if not lease.acquire():
         # Another worker is answering this sender; it may finish before seeing this message, so
@@ -97,6 +105,21 @@ def process_inbound(self: Task, inbound_id: int, queued_for: int | None = None) 
         lease.release()
     _finish(rt, contact_id)
     return None
+
+
+def _spool_imported(rt: Runtime) -> bool:
+    """Import what the fallback spooled before answering anyone: False if another import holds it.
+
+    After the database comes back, a person's next message reaches the webhook at once while the
+    ones spooled during the outage wait for an import; answered first, it would break the order
+    (a form's confirmation before its last answer). Imported first, the older message is the
+    contact's oldest pending one (`oldest_pending` orders by when each was received)."""
+    s = rt.settings
+    directory = Path(s.spool_dir)
+    if not spool.waiting(directory):
+        return True
+    report = recovery.import_spool(rt.sessions, directory, s.pseudonym_key, s.redis_url, rt.now())
+    return not report.busy
 
 
 def _answer_all(rt: Runtime, contact_id: int, lease: Lease) -> bool:

@@ -348,7 +348,6 @@ def account(
     contacts: list[Contact_],
     samples: QueueSampler,
     drain_s: float,
-    allow_spool_reorder: bool = False,
 ) -> PhaseReport:
     """What happened to every message of one phase, from the database and the Twilio stand-in."""
     by_sid = {s.sid: s for s in sent}
@@ -406,10 +405,9 @@ def account(
                 firsts.append((min(r.id for r in own), s))
         for (a, sa), (b, sb) in itertools.pairwise(firsts):
             if b < a:
-                if allow_spool_reorder and "fallback" in (sa.via, sb.via):
-                    notes.append(f"{sb.phone[-4:]}: #{sb.seq} answered before #{sa.seq} (spooled; documented limit)")
-                else:
-                    out_of_order += 1
+                out_of_order += 1
+                via = "/".join(sorted({sa.via, sb.via}))
+                notes.append(f"…{sb.phone[-4:]}: #{sb.seq} answered before #{sa.seq} ({via})")
     complaint_phones = {c.phone for c in contacts if c.complaint}
     cases_per_contact: dict[int, int] = defaultdict(int)
     references = 0

@@ -50,7 +50,6 @@ def _phase(
     window: str,
     inject: Callable[[Chaos], Extra],
     drain_timeout_s: float = 240,
-    allow_spool_reorder: bool = False,
     after: Callable[[Chaos], None] | None = None,
 ) -> PhaseReport:
     """Run 16 contacts' conversations, inject the fault meanwhile, wait for the system to drain, and account."""
@@ -71,9 +70,7 @@ def _phase(
     sent = [s for s in chaos.driver.sent if s.phase == fault]
     drain = wait_drained(chaos.database_url, [s.sid for s in sent], drain_timeout_s)
     sampler.stop()
-    report = account(
-        fault, window, chaos.database_url, chaos.twilio, sent, contacts, sampler, drain, allow_spool_reorder
-    )
+    report = account(fault, window, chaos.database_url, chaos.twilio, sent, contacts, sampler, drain)
     _reports.append({**asdict(report), "fault_s": round(fault_s, 1), "left_over": leftovers(chaos.database_url)})
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(_reports, indent=2) + "\n")
@@ -176,7 +173,7 @@ def _import_spool(chaos: Chaos) -> None:
 
 
 def test_postgres_stopped_spools_to_the_fallback_and_imports_every_message_once(chaos: Chaos) -> None:
-    report = _phase(chaos, "PostgreSQL stopped", "30 s", _stop_postgres, allow_spool_reorder=True, after=_import_spool)
+    report = _phase(chaos, "PostgreSQL stopped", "30 s", _stop_postgres, after=_import_spool)
     assert report.via_fallback > 0, "the webhook should have answered 503 while the database was down"
     _assert_whole(report)
 
@@ -226,7 +223,6 @@ def test_a_web_worker_killed_mid_request_sends_the_message_to_the_fallback_and_i
         "gunicorn worker SIGKILL",
         f"{CUT_ROUNDS} × every web worker, {CUT_PER_ROUND} requests mid-body each",
         _kill_gunicorn_workers,
-        allow_spool_reorder=True,
         after=_import_spool,
     )
     assert report.cut_mid_request > 0, "no request was in flight when the web workers died"

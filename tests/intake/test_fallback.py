@@ -23,7 +23,7 @@ from intake.broker import IMPORT_SPOOL
 from intake.fallback import FALLBACK_PATH, FallbackConfig, create_fallback_app
 from intake.models import InboundMessage
 from intake.recovery import import_spool
-from intake.runtime import Runtime, set_runtime
+from intake.runtime import Runtime, runtime, set_runtime
 from intake.settings import ROOT, Settings
 from stack.processes import fallback_env, free_port, named, system_processes
 from tests.conftest import TEST_REDIS_URL, TWILIO_AUTH_TOKEN, base_env
@@ -308,6 +308,26 @@ def test_an_import_that_finds_another_running_looks_again_a_second_later(
     assert len(calls) == tasks.IMPORT_BUSY_RETRIES + 1 and stored(line) == 0
     assert tasks.import_spool.apply().get() == {"files": 1, "stored": 1, "replays": 0, "damaged": 0}
     assert stored(line) == 1
+
+
+def test_a_spooled_message_is_answered_before_the_persons_next_one_that_the_webhook_took_first(
+    line: Runtime, fallback: FlaskClient
+) -> None:
+    # PostgreSQL came back: the person's next message reaches the webhook and its task runs
+    # before any import. The worker imports the spool first, and answers by time of receipt.
+    from tests.intake.test_conversation import Scripted
+    from worker import tasks
+
+    assert signed_post(fallback, sms("SM" + "1" * 32, "1"), path=FALLBACK_PATH).status_code == 200
+    web = create_app(line.settings).test_client()
+    assert signed_post(web, sms("SM" + "2" * 32, "si, confirmo")).status_code == 200
+    with line.sessions() as session:
+        later = session.scalars(select(InboundMessage)).one()
+    assistant = Scripted()
+    runtime().assistant = assistant  # type: ignore[misc]  # the app's runtime, which the task uses
+    tasks.process_inbound.apply(args=[later.id])
+    assert assistant.parsed == ["1", "si, confirmo"]  # what each turn was about, in that order
+    assert stored(line) == 2 and not spool.waiting(Path(line.settings.spool_dir))
 
 
 def test_the_cli_imports_the_spool_now(line: Runtime, fallback: FlaskClient) -> None:
