@@ -14,11 +14,12 @@ FLASK := $(VENV)/bin/flask --app intake
 run: setup env migrate demo-registry train
 	$(PY) -m stack.launch
 
+# The chaos suite (tests/chaos/) runs beside the rest: it mostly waits out its faults.
 test: setup
 	scripts/install-chromium
 	scripts/rasa-validate
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest
+	scripts/run-tests
 
 # Only the fault suite (tests/chaos/): the whole system under load while its parts are killed;
 # per-fault numbers go to var/chaos.json (docs/reliability.md).

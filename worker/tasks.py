@@ -10,7 +10,7 @@ from pathlib import Path
 import redis
 from celery import Task
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from intake import recovery, spool
 from intake.assistant import AssistantUnavailable
@@ -118,7 +118,15 @@ def _spool_imported(rt: Runtime) -> bool:
     directory = Path(s.spool_dir)
     if not spool.waiting(directory):
         return True
-    report = recovery.import_spool(rt.sessions, directory, s.pseudonym_key, s.redis_url, rt.now())
+    try:
+        report = recovery.import_spool(rt.sessions, directory, s.pseudonym_key, s.redis_url, rt.now())
+    except (OperationalError, InterfaceError):
+        raise  # the database is away: the turn would fail too, and is retried
+    except Exception as exc:
+        # A spool that cannot be imported (a bug, a row the database refuses) must not stop every
+        # conversation: answer without it; beat's import keeps trying, and logs it every minute.
+        log.error("spool import failed (%s); answering without it", type(exc).__name__)
+        return True
     return not report.busy
 
 

@@ -330,6 +330,30 @@ def test_a_spooled_message_is_answered_before_the_persons_next_one_that_the_webh
     assert stored(line) == 2 and not spool.waiting(Path(line.settings.spool_dir))
 
 
+def test_a_spool_that_cannot_be_imported_does_not_stop_the_conversations(
+    line: Runtime, fallback: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from tests.intake.test_conversation import Scripted
+    from worker import tasks
+
+    def refused(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise IntegrityError("INSERT", {}, ValueError("a row the database refuses"))
+
+    assert signed_post(fallback, sms("SM" + "1" * 32, "1"), path=FALLBACK_PATH).status_code == 200
+    web = create_app(line.settings).test_client()
+    assert signed_post(web, sms("SM" + "2" * 32, "hola")).status_code == 200
+    with line.sessions() as session:
+        message = session.scalars(select(InboundMessage)).one()
+    assistant = Scripted()
+    runtime().assistant = assistant  # type: ignore[misc]
+    monkeypatch.setattr(tasks.recovery, "import_spool", refused)
+    tasks.process_inbound.apply(args=[message.id])
+    assert assistant.parsed == ["hola"]  # answered; the spool stays for beat's import and a person
+    assert spool.waiting(Path(line.settings.spool_dir))
+
+
 def test_the_cli_imports_the_spool_now(line: Runtime, fallback: FlaskClient) -> None:
     signed_post(fallback, sms(), path=FALLBACK_PATH)
     result = create_app(line.settings).test_cli_runner().invoke(args=["spool", "import"])
