@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from intake.delivery import CLASS_LABELS, FAILED
 from intake.inbound import oldest_pending
 from intake.models import Case, InboundMessage, OutboundMessage, PersonRequest, as_utc
 from intake.redaction import mask_numbers
@@ -22,6 +23,7 @@ SEND_STATUS = {
     "undelivered": "no entregado",
     "unknown": "sin confirmar",
     "recorded": "registrado",
+    "skipped": "no enviado",
 }
 ATTACHMENT = "(archivo adjunto)"
 PURGED = "(texto borrado por el plazo de conservación)"
@@ -66,6 +68,14 @@ def _text(body: str, has_media: bool, purged: bool) -> str:
     return mask_numbers(body) if body else (ATTACHMENT if has_media else "")
 
 
+def _send_status(message: OutboundMessage) -> str:
+    """How far a reply got, and why it did not arrive when Twilio said (staff must know to call)."""
+    status = SEND_STATUS.get(message.status, message.status)
+    if message.status in (*FAILED, "skipped") and message.error_class:
+        return f"{status}: {CLASS_LABELS.get(message.error_class, message.error_class)}"
+    return status
+
+
 def _lines(inbound: list[InboundMessage], outbound: list[OutboundMessage]) -> list[Line]:
     lines = [
         Line(
@@ -80,7 +90,7 @@ def _lines(inbound: list[InboundMessage], outbound: list[OutboundMessage]) -> li
             as_utc(m.created_at),
             "línea",
             _text(m.body, False, m.body_purged_at is not None),
-            SEND_STATUS.get(m.status, m.status),
+            _send_status(m),
         )
         for m in outbound
     ]

@@ -269,11 +269,16 @@ def public_status(case: Case) -> dict[str, Any]:
     }
 
 
-def notify(session: Session, case: Case, key: str, body: str, now: datetime) -> OutboundMessage | None:
-    """Queue a message to the complainant, once per key, on the channel they used."""
+def notify(
+    session: Session, case: Case, key: str, body: str, now: datetime, kind: str = "case_notice"
+) -> OutboundMessage | None:
+    """Queue a message to the complainant, once per key, on the channel they used.
+
+    A case notice or a staff reply: the line starts it, so an opt-out stops it (intake/consent.py)."""
     if session.scalar(select(OutboundMessage.id).where(OutboundMessage.key == key)) is not None:
         return None
-    message = queue_message(session, key, session.get_one(InboundMessage, case.source_inbound_id), body, now)
+    source = session.get_one(InboundMessage, case.source_inbound_id)
+    message = queue_message(session, key, source, body, now, kind=kind)
     message.case_id = case.id
     return message
 

@@ -17,6 +17,7 @@ from typing import Protocol
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from intake import consent
 from intake.assistant import AssistantUnavailable, Parse
 from intake.cases import attach_media, capture_description, live_draft, pending_survey, record_satisfaction
 from intake.clarify import FALLBACK_INTENT, answer_to_offer, not_understood, understood
@@ -137,6 +138,7 @@ def process_next(
         # Failed real attempts so far; a wake while the assistant was down is not one, so the
         # first answer after an outage is not taken for the last of several empty ones.
         inbound_id, attempts, body = message.id, message.attempts, message.body
+        channel, opt_out_type = message.channel, message.opt_out_type
         media, location = list(message.media or []), message.location
         pseudonym = contact.pseudonym
         # A case filed from this very message means Rasa already ran this turn (its reply was lost:
@@ -161,6 +163,12 @@ def process_next(
     if already_filed:
         filed = _filled(sessions, contact_id, inbound_id, body, now, policy)
         return _record_replies(sessions, inbound_id, [filed], now())
+    keyword = consent.keyword_of(body, opt_out_type)
+    if keyword is not None:
+        # BAJA, ALTA, AYUDA and Twilio's STOP/START/HELP never reach the assistant.
+        with sessions() as session, session.begin():
+            said = consent.answer(session, contact_id, channel, keyword, inbound_id, now())
+        return _record_replies(sessions, inbound_id, said, now())
     if handed_off:
         return _record_replies(sessions, inbound_id, [], now())
     if survey is not None:

@@ -77,6 +77,7 @@ def store_inbound(
         num_media=num_media,
         media=media,
         location=_location(form),
+        opt_out_type=form.get("OptOutType", "").strip().upper()[:8],
         received_at=now,
     )
     try:

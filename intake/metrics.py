@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from intake.cases import OPEN_STATES
+from intake.delivery import TECHNICAL
 from intake.models import Case, InboundMessage, OutboundMessage, as_utc
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,18 @@ log = logging.getLogger(__name__)
 # every message; the database does, and every row is kept (retention empties bodies, never rows),
 # so a count of rows only ever grows and is a true Prometheus counter.
 INBOUND_STATUSES = ("received", "processed", "dead")
-OUTBOUND_STATUSES = ("queued", "sending", "sent", "delivered", "read", "failed", "undelivered", "unknown", "recorded")
+OUTBOUND_STATUSES = (
+    "queued",
+    "sending",
+    "sent",
+    "delivered",
+    "read",
+    "failed",
+    "undelivered",
+    "unknown",
+    "recorded",
+    "skipped",
+)
 OUTBOUND_FAILED = ("failed", "undelivered")
 # Seconds from a message's arrival to its answer (Rasa's turn, the queue before it, retries).
 LATENCY_BUCKETS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
@@ -51,6 +63,7 @@ class Snapshot:
     latency_count: int = 0
     latency_sum_s: float = 0.0
     outbound: dict[str, int] = field(default_factory=dict)
+    failed_by_class: dict[str, int] = field(default_factory=dict)  # intake/delivery.py's classes
     outbound_stuck: int = 0
     cases_past_deadline: int = 0
     celery_queue_length: int | None = None
@@ -79,6 +92,14 @@ def read_database(session: Session, now: datetime, reconcile_after_s: int) -> di
         select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status)
     ).tuples():
         outbound[status] = count
+    failed_by_class = {
+        klass or TECHNICAL: count
+        for klass, count in session.execute(
+            select(OutboundMessage.error_class, func.count())
+            .where(OutboundMessage.status.in_(OUTBOUND_FAILED))
+            .group_by(OutboundMessage.error_class)
+        ).tuples()
+    }
     started = func.coalesce(OutboundMessage.sent_at, OutboundMessage.created_at)
     stuck = session.scalar(
         select(func.count()).where(
@@ -94,6 +115,7 @@ def read_database(session: Session, now: datetime, reconcile_after_s: int) -> di
         "latency_sum_s": float(row[1]),
         "latency_buckets": tuple(int(n) for n in row[2:]),
         "outbound": outbound,
+        "failed_by_class": failed_by_class,
         "outbound_stuck": int(stuck or 0),
         "cases_past_deadline": int(breached or 0),
     }
@@ -187,6 +209,15 @@ class _SnapshotCollector(Collector):
         yield out
         failed = sum(s.outbound.get(status, 0) for status in OUTBOUND_FAILED)
         yield CounterMetricFamily("lc_outbound_failed", "Outbound messages failed or undelivered.", failed)
+        # increase(...[1h]) gives the last hour's failures by why: opt-outs, bad numbers, the window.
+        by_class = CounterMetricFamily(
+            "lc_outbound_failed_by_class",
+            "Outbound messages failed or undelivered, by the class of Twilio's error code.",
+            labels=["error_class"],
+        )
+        for klass, count in sorted(s.failed_by_class.items()):
+            by_class.add_metric([klass], count)
+        yield by_class
         yield _gauge(
             "lc_outbound_stuck",
             "Outbound messages sending or unknown past the reconcile threshold.",

@@ -95,6 +95,9 @@ class InboundMessage(Base):
     # A WhatsApp location, as Twilio sent it (Latitude, Longitude, Address, Label); kept because it
     # may be evidence for a case, like a photo.
     location: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # Twilio's OptOutType (STOP, START, HELP): its Advanced Opt-Out recognised a keyword, and
+    # Twilio has already answered it.
+    opt_out_type: Mapped[str] = mapped_column(String(8), default="")
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # received -> processed, or received -> dead (processing kept failing: intake/dead_letters.py).
     # enqueued_at is the outbox mark: set only after the commit.
@@ -123,16 +126,59 @@ class OutboundMessage(Base):
     from_address: Mapped[str] = mapped_column(String(64))
     to_address: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
-    # queued -> sending -> sent -> delivered/read | failed | unknown (maybe sent: never retried)
+    # Ours: queued -> sending -> sent -> delivered -> read, or failed | undelivered | unknown (maybe
+    # sent: never resent, reconciled). Only our sender sets queued and sending; a callback moves a
+    # row forward only (intake/delivery.py).
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     provider_sid: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     error: Mapped[str] = mapped_column(String(300), default="")
+    # Twilio's last word on it (its status names overlap ours, so they are kept apart), its error
+    # code, and the class intake/delivery.py gives that code.
+    provider_status: Mapped[str] = mapped_column(String(16), default="")
+    error_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error_class: Mapped[str] = mapped_column(String(16), default="")
+    # reply (to what the person wrote) | case_notice | staff_reply | notice: an opt-out stops the
+    # messages the line starts, never the answer to what the person starts (intake/consent.py).
+    kind: Mapped[str] = mapped_column(String(16), default="reply")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # The case this message was about (a notice, a staff reply, an answer to a status query).
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True, index=True)
     # Set when retention removed the body; the row and its counts stay.
     body_purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ConsentEvent(Base):
+    """An opt-out or opt-in for one contact on one channel (append-only; the latest is the state)."""
+
+    __tablename__ = "consent_events"
+    __table_args__ = (Index("ix_consent_events_contact_channel", "contact_id", "channel", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(12))  # opted_out | opted_in
+    # keyword | provider_21610 | whatsapp_block | staff
+    source: Mapped[str] = mapped_column(String(20))
+    keyword: Mapped[str] = mapped_column(String(16), default="")
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), nullable=True)
+    outbound_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_messages.id"), nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MessageStatusEvent(Base):
+    """One signed status callback from Twilio, kept whether or not its message was known yet (append-only)."""
+
+    __tablename__ = "message_status_events"
+    __table_args__ = (UniqueConstraint("message_sid", "status", name="uq_status_event_sid_status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_sid: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Our id from the callback URL (?o=), when Twilio was given one.
+    outbound_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_messages.id"), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class IdentityAttempt(Base):

@@ -8,20 +8,26 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import requests
-from sqlalchemy import update
+from sqlalchemy import case, update
 from sqlalchemy.orm import Session
 
+from intake import consent
+from intake.delivery import TECHNICAL, error_class, parse_code
+from intake.delivery_events import apply_pending
 from intake.models import InboundMessage, OutboundMessage
 
 log = logging.getLogger(__name__)
 
 
 class SendError(RuntimeError):
-    """A provider error. `retry`: Twilio surely did not take the message, so sending again is safe."""
+    """A provider error. `retry`: Twilio surely did not take the message, so sending again is safe.
 
-    def __init__(self, message: str, *, retry: bool) -> None:
+    `code` is Twilio's error code when it gave one (a 400's body), for intake/delivery.py to class."""
+
+    def __init__(self, message: str, *, retry: bool, code: int | None = None) -> None:
         super().__init__(message)
         self.retry = retry
+        self.code = code
 
 
 class MaybeSent(RuntimeError):
@@ -63,7 +69,9 @@ class TwilioSender(Sender):
     def send(self, draft: Draft) -> str:
         form = {"To": draft.to_address, "From": draft.from_address, "Body": draft.body}
         if self.status_callback:
-            form["StatusCallback"] = self.status_callback
+            # Our id in the URL (Twilio signs it with the rest): a callback that comes before we
+            # have stored Twilio's sid, or after a timeout left the row unknown, still finds it.
+            form["StatusCallback"] = f"{self.status_callback}?o={draft.id}"
         url = f"{self.api_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
         try:
             response = requests.post(url, data=form, auth=(self.account_sid, self.auth_token), timeout=self.timeout_s)
@@ -77,22 +85,33 @@ class TwilioSender(Sender):
             raise MaybeSent("twilio did not answer in time") from None
         if response.status_code in (200, 201):
             return str(response.json()["sid"])
+        if response.status_code >= 500:
+            # Twilio may have created the message before failing: like a timeout, never resent
+            # blindly; the reconciler looks it up in Twilio's list (intake/outbound_reconcile.py).
+            raise MaybeSent(f"twilio HTTP {response.status_code}")
         code = _twilio_error_code(response)
-        retry = response.status_code == 429 or response.status_code >= 500
-        raise SendError(f"twilio HTTP {response.status_code} code {code}", retry=retry)
+        # Only a 429 is documented as "never processed, safe to retry"; any other 4xx is final.
+        retry = response.status_code == 429
+        raise SendError(f"twilio HTTP {response.status_code} code {code or ''}", retry=retry, code=code)
 
 
-def _twilio_error_code(response: requests.Response) -> str:
+def _twilio_error_code(response: requests.Response) -> int | None:
     try:
-        return str(response.json().get("code", ""))
+        body = response.json()
     except ValueError:
-        return ""
+        return None
+    return parse_code(str(body.get("code", ""))) if isinstance(body, dict) else None
 
 
-def queue_message(session: Session, key: str, reply_to: InboundMessage, body: str, now: datetime) -> OutboundMessage:
-    """A message to the person who wrote `reply_to`, from the number they wrote to, on that channel."""
+def queue_message(
+    session: Session, key: str, reply_to: InboundMessage, body: str, now: datetime, kind: str = "reply"
+) -> OutboundMessage:
+    """A message to the person who wrote `reply_to`, from the number they wrote to, on that channel.
+
+    `kind` says who starts it (intake/consent.py): a case notice or a staff reply is stopped by an opt-out."""
     message = OutboundMessage(
         key=key,
+        kind=kind,
         inbound_id=None,
         contact_id=reply_to.contact_id,
         from_address=reply_to.to_address,
@@ -121,33 +140,39 @@ def send_one(sessions: Callable[[], Session], outbound_id: int, sender: Sender, 
         if not claimed:
             return "skipped"  # sent, sending, or failed already: never twice
         row = session.get_one(OutboundMessage, outbound_id)
+        # Checked here, just before sending, not when it was queued: an opt-out may have come since.
+        if consent.stops(session, row):
+            row.status, row.error_class, row.sent_at = "skipped", "optout", None
+            return "skipped"
         draft = Draft(row.id, row.from_address, row.to_address, row.body)
     try:
         provider_sid = sender.send(draft)
     except SendError as exc:
-        status = "queued" if exc.retry else "failed"
-        _finish(sessions, outbound_id, status=status, error=str(exc)[:300], sent_at=None)
+        if exc.retry:
+            _finish(sessions, outbound_id, "queued", error=str(exc)[:300], sent_at=None)
+        else:
+            klass = error_class(exc.code) or TECHNICAL
+            _finish(sessions, outbound_id, "failed", error=str(exc)[:300], error_code=exc.code, error_class=klass)
+            with sessions() as session, session.begin():
+                consent.provider_opt_out(session, session.get_one(OutboundMessage, outbound_id), exc.code, now())
         raise
     except MaybeSent as exc:
-        _finish(sessions, outbound_id, status="unknown", error=str(exc)[:300])
+        _finish(sessions, outbound_id, "unknown", error=str(exc)[:300])
         return "unknown"
     status = "recorded" if isinstance(sender, ConsoleSender) else "sent"
-    _finish(sessions, outbound_id, status=status, provider_sid=provider_sid, sent_at=now())
-    return status
-
-
-def _finish(sessions: Callable[[], Session], outbound_id: int, **values: object) -> None:
+    _finish(sessions, outbound_id, status, provider_sid=provider_sid, sent_at=now())
     with sessions() as session, session.begin():
-        session.execute(update(OutboundMessage).where(OutboundMessage.id == outbound_id).values(**values))
+        apply_pending(session, outbound_id, now())
+        return session.get_one(OutboundMessage, outbound_id).status
 
 
-def record_status(session: Session, provider_sid: str, status: str, error_code: str) -> bool:
-    """Apply Twilio's status callback to the message it names; False if we never sent it."""
-    values: dict[str, object] = {"status": status}
-    if error_code:
-        values["error"] = f"twilio error {error_code}"[:300]
-    return bool(
+def _finish(sessions: Callable[[], Session], outbound_id: int, status: str, **values: object) -> None:
+    """Record the send's outcome; the status only if no callback moved the row on meanwhile.
+
+    A callback that named the message by our id while the request was still out (early, or before
+    a timeout) has set it to sent, delivered or failed: that is later news than this outcome."""
+    still_sending = case((OutboundMessage.status == "sending", status), else_=OutboundMessage.status)
+    with sessions() as session, session.begin():
         session.execute(
-            update(OutboundMessage).where(OutboundMessage.provider_sid == provider_sid).values(**values)
-        ).rowcount
-    )
+            update(OutboundMessage).where(OutboundMessage.id == outbound_id).values(status=still_sending, **values)
+        )

@@ -11,6 +11,7 @@ from typing import Protocol
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from intake.delivery_events import apply_pending
 from intake.models import OutboundMessage, as_utc
 from intake.settings import Settings
 from intake.twilio_messages import ListedMessage, ListingError, TwilioMessages
@@ -167,15 +168,18 @@ def _same_message(row: _Stuck, message: ListedMessage) -> bool:
 
 
 def _mark_sent(sessions: Callable[[], Session], row: _Stuck, message: ListedMessage, now: datetime) -> bool:
-    """Found at Twilio: its SID and `sent` (Twilio's status callbacks move it on from there)."""
+    """Found at Twilio: its SID and `sent`, then any callback kept for that SID before it was known."""
     with sessions() as session, session.begin():
-        return bool(
+        marked = bool(
             session.execute(
                 update(OutboundMessage)
                 .where(OutboundMessage.id == row.id, OutboundMessage.status == row.status)
                 .values(status="sent", provider_sid=message.sid, sent_at=message.date_sent or now)
             ).rowcount
         )
+        if marked:
+            apply_pending(session, row.id, now)
+        return marked
 
 
 def _requeue(sessions: Callable[[], Session], row: _Stuck, cutoff: datetime) -> bool:

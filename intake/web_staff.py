@@ -282,7 +282,7 @@ def reply(reference: str) -> ResponseReturnValue:
         return redirect(url_for("staff.case_page", reference=reference))
     start_handoff(g.db, case.contact_id, g.staff.id, case.id, rt.now())
     append_event(g.db, case.id, _actor(), "replied", rt.now(), length=len(text))
-    message = notify(g.db, case, key, text[:1500], rt.now())
+    message = notify(g.db, case, key, text[:1500], rt.now(), kind="staff_reply")
     _send_after_commit(message)
     return redirect(url_for("staff.case_page", reference=reference))
 
@@ -456,7 +456,7 @@ def person_reply(request_id: int) -> ResponseReturnValue:
             .limit(1)
         )
         record(g.db, found, _actor(), "replied", rt.now(), length=len(text))
-        message = queue_message(g.db, key, last, text[:1500], rt.now())
+        message = queue_message(g.db, key, last, text[:1500], rt.now(), kind="staff_reply")
         _send_after_commit(message)
     return redirect(url_for("staff.person", request_id=request_id))
 

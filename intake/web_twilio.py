@@ -6,9 +6,10 @@ from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 from twilio.request_validator import RequestValidator
 
+from intake.delivery import parse_code
+from intake.delivery_events import record_callback
 from intake.inbound import InvalidInbound, mark_enqueued, store_inbound
 from intake.models import utcnow
-from intake.outbound import record_status
 from intake.queue import enqueue_turn
 from intake.runtime import runtime
 
@@ -65,11 +66,20 @@ def inbound() -> Response:
 
 @bp.post("/status")
 def status() -> Response:
+    """A delivery status callback: kept, and applied forward only (intake/delivery_events.py)."""
     _check_signature()
-    sid = request.form.get("MessageSid", "")
-    new_status = request.form.get("MessageStatus", "")
+    sid = request.form.get("MessageSid", "")[:64]
+    new_status = request.form.get("MessageStatus", "")[:16]
     if not sid or not new_status:
         abort(400)
+    outbound_id = request.args.get("o", "")
     with runtime().sessions() as session, session.begin():
-        record_status(session, sid, new_status[:16], request.form.get("ErrorCode", ""))
+        record_callback(
+            session,
+            sid,
+            new_status,
+            parse_code(request.form.get("ErrorCode")),
+            int(outbound_id) if outbound_id.isascii() and outbound_id.isdigit() and len(outbound_id) < 12 else None,
+            utcnow(),
+        )
     return Response("", status=204)

@@ -71,7 +71,8 @@ class TwilioStandIn:
     auth_token: str
     messages: list[dict[str, str]] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
-    # Scripted failures for the next requests: ("status", code) or ("delay", seconds).
+    # Scripted failures for the next requests: ("status", HTTP status), ("code", a Twilio error code,
+    # answered as a 400 with that code, as Twilio answers 21610 or 21211), or ("delay", seconds).
     script: list[tuple[str, float]] = field(default_factory=list)
     # What GET Messages.json lists, oldest first: every message POSTed (as sent at once), and any
     # resource a test adds (an inbound message, one Twilio took while our side crashed).
@@ -101,6 +102,8 @@ class TwilioStandIn:
                 time.sleep(value)
             elif kind == "status":
                 return self._reject(int(value), 20500 if value >= 500 else 20429, "scripted failure")
+            elif kind == "code":
+                return self._reject(400, int(value), "scripted failure")
         expected_path = MESSAGES_PATH.replace("{AccountSid}", self.account_sid)
         if request.method not in ("GET", "POST") or request.path != expected_path:
             return self._reject(404, 20404, f"unknown resource {request.method} {request.path}")

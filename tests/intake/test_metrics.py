@@ -95,7 +95,7 @@ def _populate(rt: Runtime) -> None:
     _set_inbound(rt, dead, status="dead")
     _outbound(rt, "sent", contact_id)
     _outbound(rt, "sent", contact_id)
-    _outbound(rt, "failed", contact_id)
+    _outbound(rt, "failed", contact_id, error_code=21610, error_class="optout")
     _outbound(rt, "sending", contact_id, sent_at=now - timedelta(minutes=10))
     _outbound(rt, "sending", contact_id, sent_at=now)  # in flight: not stuck
 
@@ -128,6 +128,7 @@ def test_metrics_show_what_the_database_holds(internal: FlaskClient) -> None:
     assert value("lc_outbound_messages", status="sending") == 2
     assert value("lc_outbound_messages", status="unknown") == 0
     assert value("lc_outbound_failed_total") == 1
+    assert value("lc_outbound_failed_by_class_total", error_class="optout") == 1
     assert value("lc_outbound_stuck") == 1
     assert value("lc_cases_past_deadline") == 1
     assert value("lc_dependency_up", dependency="rasa") == 0

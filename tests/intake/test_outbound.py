@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import select
 
@@ -12,16 +10,7 @@ from intake.models import OutboundMessage
 from intake.outbound import ConsoleSender, SendError, TwilioSender, send_one
 from intake.runtime import Runtime
 from stack.twilio_standin import TwilioStandIn, message_create_schema
-
-SID = "AC" + "1" * 32
-TOKEN = "standin-token"
-
-
-@pytest.fixture
-def twilio() -> Iterator[TwilioStandIn]:
-    standin = TwilioStandIn(SID, TOKEN).start()
-    yield standin
-    standin.stop()
+from tests.intake.conftest import SID, TOKEN
 
 
 def _outbound(rt: Runtime, body: str = "Su próximo pago es de L 2,500.00") -> int:
@@ -65,16 +54,43 @@ def test_a_reply_is_sent_once_from_the_number_the_beneficiary_wrote_to(rt: Runti
     assert _row(rt, outbound_id).provider_sid == sent["sid"]
 
 
-def test_a_server_error_puts_the_reply_back_in_the_queue(rt: Runtime, twilio: TwilioStandIn) -> None:
+def test_too_many_requests_puts_the_reply_back_in_the_queue(rt: Runtime, twilio: TwilioStandIn) -> None:
+    # Twilio documents a 429 as never processed, and safe to send again.
     sender = TwilioSender(SID, TOKEN, twilio.url)
     outbound_id = _outbound(rt)
-    twilio.script.append(("status", 503))
+    twilio.script.append(("status", 429))
     with pytest.raises(SendError) as error:
         send_one(rt.sessions, outbound_id, sender, rt.now)
     assert error.value.retry
     assert _row(rt, outbound_id).status == "queued"
     assert send_one(rt.sessions, outbound_id, sender, rt.now) == "sent"
     assert len(twilio.messages) == 1
+
+
+def test_a_server_error_is_never_resent_blindly(rt: Runtime, twilio: TwilioStandIn) -> None:
+    # A 5xx may hide a message Twilio created: unknown, for the reconciler to look up in Twilio's list.
+    sender = TwilioSender(SID, TOKEN, twilio.url)
+    outbound_id = _outbound(rt)
+    twilio.script.append(("status", 503))
+    assert send_one(rt.sessions, outbound_id, sender, rt.now) == "unknown"
+    assert send_one(rt.sessions, outbound_id, sender, rt.now) == "skipped"
+    assert _row(rt, outbound_id).status == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("code", "klass"), [(21610, "optout"), (21211, "permanent"), (63016, "window"), (99999, "technical")]
+)
+def test_a_twilio_error_code_fails_the_reply_with_its_class(
+    rt: Runtime, twilio: TwilioStandIn, code: int, klass: str
+) -> None:
+    sender = TwilioSender(SID, TOKEN, twilio.url)
+    outbound_id = _outbound(rt)
+    twilio.script.append(("code", code))
+    with pytest.raises(SendError) as error:
+        send_one(rt.sessions, outbound_id, sender, rt.now)
+    assert not error.value.retry
+    row = _row(rt, outbound_id)
+    assert (row.status, row.error_code, row.error_class) == ("failed", code, klass)
 
 
 def test_a_timeout_is_never_resent(rt: Runtime, twilio: TwilioStandIn) -> None:
@@ -92,7 +108,7 @@ def test_a_rejected_request_fails_without_retry(rt: Runtime, twilio: TwilioStand
         send_one(rt.sessions, outbound_id, sender, rt.now)
     assert not error.value.retry
     row = _row(rt, outbound_id)
-    assert row.status == "failed" and "20003" in row.error
+    assert row.status == "failed" and "20003" in row.error and row.error_code == 20003
 
 
 def test_twilio_down_is_retried(rt: Runtime) -> None:
