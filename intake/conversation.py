@@ -28,6 +28,7 @@ from intake.inbound import oldest_pending
 from intake.models import Case, Contact, InboundMessage, OutboundMessage
 from intake.nontext import REPLIES as NONTEXT_REPLIES
 from intake.nontext import VOICE_IN_FORM, kind_of
+from intake.outbound import new_outbound
 from intake.redaction import prepare_for_assistant
 from intake.reply_templates import Context, fill, has_placeholder
 from intake.sms_text import to_gsm7
@@ -261,9 +262,9 @@ def _record_replies(sessions: Callable[[], Session], inbound_id: int, texts: lis
             return Turn(inbound_id, list(ids))
         message = session.get_one(InboundMessage, inbound_id)
         if message.channel == "sms":
-            texts = [to_gsm7(text) for text in texts]
+            texts = [to_gsm7(text) for text in texts]  # before splitting: the split counts characters
         rows = [
-            OutboundMessage(
+            new_outbound(
                 key=f"reply:{inbound_id}:{n}",
                 inbound_id=inbound_id,
                 contact_id=message.contact_id,
@@ -271,7 +272,7 @@ def _record_replies(sessions: Callable[[], Session], inbound_id: int, texts: lis
                 from_address=message.to_address,
                 to_address=message.from_address,
                 body=part,
-                created_at=at,
+                at=at,
             )
             for n, part in enumerate(split_for_sms(texts))
         ]

@@ -18,8 +18,8 @@ from intake.conversation import Replier, Turn, process_next
 from intake.identity import Policy
 from intake.inbound import oldest_pending
 from intake.models import Case, InboundMessage, OutboundMessage
+from intake.outbound import new_outbound
 from intake.redaction import mask_numbers
-from intake.sms_text import to_gsm7
 
 log = logging.getLogger(__name__)
 
@@ -96,15 +96,15 @@ def record_failure(
         key = f"dead:{inbound_id}"
         if session.scalar(select(OutboundMessage.id).where(OutboundMessage.key == key)) is not None:
             return Turn(inbound_id, [])  # died before, was retried by staff: they were told once already
-        apology = OutboundMessage(
+        apology = new_outbound(
             key=key,
             inbound_id=inbound_id,
             contact_id=message.contact_id,
             # Like any reply: from the number they wrote to, on the same channel.
             from_address=message.to_address,
             to_address=message.from_address,
-            body=to_gsm7(APOLOGY) if message.channel == "sms" else APOLOGY,
-            created_at=at,
+            body=APOLOGY,
+            at=at,
         )
         session.add(apology)
         session.flush()

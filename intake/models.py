@@ -140,6 +140,9 @@ class OutboundMessage(Base):
     # reply (to what the person wrote) | case_notice | staff_reply | notice: an opt-out stops the
     # messages the line starts, never the answer to what the person starts (intake/consent.py).
     kind: Mapped[str] = mapped_column(String(16), default="reply")
+    # An SMS's encoding (GSM-7 or UCS-2) and the segments Twilio bills; "" and 0 for WhatsApp.
+    encoding: Mapped[str] = mapped_column(String(8), default="")
+    segments: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # The case this message was about (a notice, a staff reply, an answer to a status query).

@@ -12,7 +12,7 @@ REPLIES = {
     "contact": "Recibí un contacto, pero solo puedo leer texto. Por favor escríbame su consulta. " + MENU_HINT,
     # A photo or a document outside a complaint: it may be meant as proof, so say how to send it.
     "file": (
-        "Recibí su foto o archivo, pero solo puedo leer texto. Si es una prueba para una queja, "
+        "Recibí su foto o archivo, pero solo leo texto. Si es prueba de una queja, "
         "escriba QUEJA y se la pido en el momento. " + MENU_HINT
     ),
 }

@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 from intake import consent
 from intake.delivery import TECHNICAL, error_class, parse_code
 from intake.delivery_events import apply_pending
+from intake.identifiers import channel_of
 from intake.models import InboundMessage, OutboundMessage
+from intake.sms_text import sms_cost, to_gsm7
 
 log = logging.getLogger(__name__)
 
@@ -103,21 +105,52 @@ def _twilio_error_code(response: requests.Response) -> int | None:
     return parse_code(str(body.get("code", ""))) if isinstance(body, dict) else None
 
 
+def new_outbound(
+    *,
+    key: str,
+    contact_id: int,
+    from_address: str,
+    to_address: str,
+    body: str,
+    at: datetime,
+    kind: str = "reply",
+    inbound_id: int | None = None,
+) -> OutboundMessage:
+    """Every outbound row is made here: an SMS body in GSM-7 (one accent would make it UCS-2, at 70
+    characters a segment instead of 160) with its encoding and billed segments counted."""
+    encoding, segments = "", 0
+    if channel_of(to_address) == "sms":
+        body = to_gsm7(body)
+        cost = sms_cost(body)
+        encoding, segments = cost.encoding, cost.segments
+    return OutboundMessage(
+        key=key,
+        kind=kind,
+        inbound_id=inbound_id,
+        contact_id=contact_id,
+        from_address=from_address,
+        to_address=to_address,
+        body=body,
+        encoding=encoding,
+        segments=segments,
+        created_at=at,
+    )
+
+
 def queue_message(
     session: Session, key: str, reply_to: InboundMessage, body: str, now: datetime, kind: str = "reply"
 ) -> OutboundMessage:
     """A message to the person who wrote `reply_to`, from the number they wrote to, on that channel.
 
     `kind` says who starts it (intake/consent.py): a case notice or a staff reply is stopped by an opt-out."""
-    message = OutboundMessage(
+    message = new_outbound(
         key=key,
         kind=kind,
-        inbound_id=None,
         contact_id=reply_to.contact_id,
         from_address=reply_to.to_address,
         to_address=reply_to.from_address,
         body=body,
-        created_at=now,
+        at=now,
     )
     session.add(message)
     session.flush()

@@ -7,7 +7,8 @@ from flask import Flask, Response, request
 from intake.runtime import runtime
 
 # Same origin only: the pages use their own stylesheet and inline SVG (presentation attributes,
-# no style attributes or scripts). Images may come from https (evidence links on case pages).
+# no style attributes, no inline script; the staff pages load one script file of their own,
+# static/sms-count.js). Images may come from https (evidence links on case pages).
 # No framing at all (clickjacking), no <base> rewriting, forms post only to this site.
 CSP = (
     "default-src 'self'; img-src 'self' https: data:; object-src 'none'; base-uri 'none'; "

@@ -83,7 +83,12 @@ def test_an_agent_logs_in_replies_resolves_and_logs_out(browser: Browser, web: d
 
     page.get_by_role("link", name=web["reference"]).click()
     page.wait_for_url(f"**/staff/cases/{web['reference']}")
-    page.get_by_label("Mensaje (lo recibe").fill("Buenas tardes. Revisamos la planilla y su pago sale el viernes.")
+    reply = page.get_by_label("Mensaje (lo recibe")
+    # The cost as the agent types, counted as the server will send it (accents off, 153 a part).
+    reply.fill("Verificación pendiente. " + "a" * 140)
+    assert page.locator("#reply-cost").inner_text() == "164 caracteres: 2 SMS (se cobra cada uno)"
+    reply.fill("Buenas tardes. Revisamos la planilla y su pago sale el viernes.")
+    assert page.locator("#reply-cost").inner_text() == "63 caracteres: 1 SMS"
     page.get_by_role("button", name="Enviar respuesta").click()
     page.wait_for_url(f"**/staff/cases/{web['reference']}")
     assert page.get_by_text("su pago sale el viernes").first.is_visible()

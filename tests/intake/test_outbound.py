@@ -127,3 +127,25 @@ def test_without_a_twilio_account_replies_are_recorded_not_sent(rt: Runtime) -> 
     assert send_one(rt.sessions, outbound_id, rt.sender, rt.now) == "recorded"
     with rt.sessions() as session:
         assert session.scalars(select(OutboundMessage.status)).one() == "recorded"
+
+
+def test_every_outbound_sms_is_gsm7_with_its_segments_counted_and_whatsapp_keeps_its_accents() -> None:
+    from datetime import datetime, timezone
+
+    from intake.outbound import new_outbound
+
+    at = datetime(2026, 11, 26, tzinfo=timezone.utc)
+    notice = "Su queja BVM-7K3QX está en verificación. ¿Qué tan satisfecho quedó? Responda del 1 al 5."
+    sms = new_outbound(
+        key="a", contact_id=1, from_address="+50422220000", to_address="+50499887766", body=notice, at=at
+    )
+    assert (
+        sms.body == "Su queja BVM-7K3QX esta en verificacion. ¿Qué tan satisfecho quedo? Responda del 1 al 5."
+    )  # é is GSM-7
+    assert (sms.encoding, sms.segments) == ("GSM-7", 1)
+    long = new_outbound(key="b", contact_id=1, from_address="+504", to_address="+504", body="á" * 200, at=at)
+    assert (long.encoding, long.segments) == ("GSM-7", 2)  # 200 plain a's: 153 + 47
+    wa = new_outbound(
+        key="c", contact_id=1, from_address="whatsapp:+504", to_address="whatsapp:+50499887766", body=notice, at=at
+    )
+    assert (wa.body, wa.encoding, wa.segments) == (notice, "", 0)
