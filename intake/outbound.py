@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,10 +27,13 @@ class SendError(RuntimeError):
 
     `code` is Twilio's error code when it gave one (a 400's body), for intake/delivery.py to class."""
 
-    def __init__(self, message: str, *, retry: bool, code: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, retry: bool, code: int | None = None, retry_after_s: float | None = None
+    ) -> None:
         super().__init__(message)
         self.retry = retry
         self.code = code
+        self.retry_after_s = retry_after_s  # Twilio's Retry-After on a 429, when it sends one
 
 
 class MaybeSent(RuntimeError):
@@ -76,7 +80,7 @@ class TwilioSender(Sender):
             form["StatusCallback"] = f"{self.status_callback}?o={draft.id}"
         url = f"{self.api_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
         try:
-            response = requests.post(url, data=form, auth=(self.account_sid, self.auth_token), timeout=self.timeout_s)
+            response = _http().post(url, data=form, auth=(self.account_sid, self.auth_token), timeout=self.timeout_s)
         except requests.ConnectionError as exc:
             # Connection refused or reset before a response: with a timeout inside this
             # class of errors we cannot know, so only a refused connection is retried.
@@ -94,7 +98,22 @@ class TwilioSender(Sender):
         code = _twilio_error_code(response)
         # Only a 429 is documented as "never processed, safe to retry"; any other 4xx is final.
         retry = response.status_code == 429
-        raise SendError(f"twilio HTTP {response.status_code} code {code or ''}", retry=retry, code=code)
+        after = response.headers.get("Retry-After", "")
+        retry_after_s = float(after) if retry and after.isascii() and after.isdigit() else None
+        message = f"twilio HTTP {response.status_code} code {code or ''}"
+        raise SendError(message, retry=retry, code=code, retry_after_s=retry_after_s)
+
+
+_sessions: dict[int, requests.Session] = {}
+
+
+def _http() -> requests.Session:
+    """One keep-alive connection pool per process (a Celery worker forks: a pool made before the
+    fork would share its sockets with the parent), instead of a new TLS handshake per message."""
+    pid = os.getpid()
+    if pid not in _sessions:
+        _sessions[pid] = requests.Session()
+    return _sessions[pid]
 
 
 def _twilio_error_code(response: requests.Response) -> int | None:

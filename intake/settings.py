@@ -137,6 +137,10 @@ class Settings:
     # How long Rasa waits for one custom action (bot/endpoints.yml action_endpoint.timeout, applied by
     # stack/rasa_server.py); longer than an action's longest run, shorter than RASA_TIMEOUT_S.
     action_timeout_s: float = 60.0
+    # Messages a second each sender number may hand to Twilio, shared by every worker (Redis);
+    # Twilio queues what a number cannot send at once, but a burst past its rate only fills that
+    # queue and ends in 429s or expired messages (intake/send_order.py).
+    outbound_rate_per_s: int = 10
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -193,6 +197,7 @@ class Settings:
             dead_after_attempts=_int(env, "DEAD_AFTER_ATTEMPTS", 8),
             queued_marker_s=_int(env, "QUEUED_MARKER_S", 180),
             action_timeout_s=_float(env, "ACTION_TIMEOUT_S", 60.0),
+            outbound_rate_per_s=_int(env, "OUTBOUND_RATE_PER_S", 10),
         )
         settings.check()
         return settings
@@ -229,6 +234,8 @@ class Settings:
             raise SettingsError("DEAD_AFTER_ATTEMPTS must be at least 2")
         # Each retry gives the marker a full life again (worker/tasks.py), so it must outlive the
         # longest wait between two tries (30 s) and then some, or a second task is queued.
+        if self.outbound_rate_per_s < 1:
+            raise SettingsError("OUTBOUND_RATE_PER_S must be at least 1 (messages a second per sender number)")
         if self.queued_marker_s < 45:
             raise SettingsError("QUEUED_MARKER_S must be at least 45 (a task waits up to 30 s between tries)")
         if self.fallback_port in (self.port, self.internal_port):

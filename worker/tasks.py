@@ -9,7 +9,7 @@ from pathlib import Path
 
 import redis
 from celery import Task
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from intake import recovery, spool
@@ -27,12 +27,12 @@ from intake.dead_letters import take_turn
 from intake.inbound import mark_contacts_enqueued, oldest_pending, stale_contacts
 from intake.metrics import record_sweep
 from intake.models import InboundMessage, OutboundMessage
-from intake.outbound import SendError, send_one
 from intake.outbound_reconcile import lookup_for, reconcile
 from intake.queue import clear_turn, enqueue_turn, keep_turn_marked, turn_marker
 from intake.retention import purge
 from intake.routing import route, unrouted
 from intake.runtime import Runtime, runtime
+from intake.send_order import Paused, recipient_lock, send_in_order
 from intake.sla import sweep
 from intake.tally import snapshot_if_due, take_snapshot
 from intake.twilio_messages import ListingError, TwilioMessages
@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 30
 MAX_RETRIES = 5
 IMPORT_BUSY_RETRIES = 5
+LOCK_BUSY_RETRIES = 10
 
 
 def _redis() -> redis.Redis:
@@ -166,17 +167,32 @@ def _finish(rt: Runtime, contact_id: int) -> None:
             mark_contacts_enqueued(session, [contact_id], rt.now())
 
 
-@app.task(name=SEND_OUTBOUND, bind=True, acks_late=True, max_retries=8)
+@app.task(name=SEND_OUTBOUND, bind=True, acks_late=True, max_retries=None)
 def send_outbound(self: Task, outbound_id: int) -> None:
+    """Send this message's recipient's queued messages, oldest first, one at a time (intake/send_order.py)."""
     rt = runtime()
-    try:
-        status = send_one(rt.sessions, outbound_id, rt.sender, rt.now)
-    except SendError as exc:
-        if exc.retry:
-            raise self.retry(countdown=_backoff(self.request.retries)) from None
-        log.warning("outbound %s failed: %s", outbound_id, exc)
+    with rt.sessions() as session:
+        to_address = session.scalar(select(OutboundMessage.to_address).where(OutboundMessage.id == outbound_id))
+    if to_address is None:
         return
-    log.info("outbound %s: %s", outbound_id, status)
+    client = _redis()
+    lease = Lease(client, recipient_lock(to_address))
+    if not lease.acquire():
+        # Another worker is sending to this person; it may have looked before this message was
+        # committed. Come back soon; after a few tries the sweeper covers it (every queued row).
+        if self.request.retries >= LOCK_BUSY_RETRIES:
+            return
+        raise self.retry(countdown=1)
+    try:
+        result = send_in_order(
+            rt.sessions, client, to_address, rt.sender, rt.now, rt.settings.outbound_rate_per_s, self.request.retries
+        )
+    finally:
+        lease.release()
+    if isinstance(result, Paused):
+        log.info("outbound to a recipient paused %.1f s (Twilio asked to slow down)", result.seconds)
+        raise self.retry(countdown=result.seconds)
+    log.info("outbound %s: %d sent in order", outbound_id, result)
 
 
 @app.task(name="conversation.sweep")
@@ -197,14 +213,16 @@ def sweep_inbound() -> int:
 
 @app.task(name="outbound.sweep")
 def sweep_outbound() -> int:
-    """Re-enqueue replies still queued (a send task lost with the broker); sending claims, so never twice."""
+    """Re-enqueue recipients with messages still queued (a send task lost with the broker, or one
+    that gave up on a busy recipient): one task per recipient, which sends them all in order."""
     rt = runtime()
     with rt.sessions() as session:
         ids = list(
             session.scalars(
-                select(OutboundMessage.id)
+                select(func.min(OutboundMessage.id))
                 .where(OutboundMessage.status == "queued")
-                .order_by(OutboundMessage.id)
+                .group_by(OutboundMessage.to_address)
+                .order_by(func.min(OutboundMessage.id))
                 .limit(500)
             )
         )
