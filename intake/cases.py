@@ -29,6 +29,7 @@ from intake.models import (
 from intake.nontext import location_as_evidence
 from intake.outbound import queue_message
 from intake.references import new_reference
+from intake.wa_templates import TEMPLATES, variables_json
 
 OPEN_STATES = ("received", "acknowledged", "in_verification", "waiting_info", "escalated", "referred", "reopened")
 STATE_NAMES = {
@@ -283,6 +284,16 @@ def notify(
     return message
 
 
+def waiting_notice(session: Session, case: Case, reply_key: str, now: datetime) -> OutboundMessage | None:
+    """Tell the person a reply waits for them (the "reply_waiting" template: they must write to read it)."""
+    variables = {"1": TYPE_NAMES[case.case_type], "2": case.reference}
+    body = TEMPLATES["reply_waiting"].render(variables)
+    message = notify(session, case, f"{reply_key}:waiting", body, now)
+    if message is not None:
+        message.template, message.template_vars = "reply_waiting", variables_json(variables)
+    return message
+
+
 def change_state(
     session: Session, case: Case, new_state: str, actor: str, now: datetime, public_update: str = ""
 ) -> OutboundMessage | None:
@@ -299,12 +310,20 @@ def change_state(
     body = f"Su {TYPE_NAMES[case.case_type]} {case.reference} está {STATE_NAMES[new_state]}."
     if public_update:
         body += f"\n{public_update}"
-    if new_state in ("closed", "resolved", "rejected"):
+    closing = new_state in ("closed", "resolved", "rejected")
+    if closing:
         body += (
             "\n¿Qué tan satisfecho quedó? Responda con un número del 1 (nada) al 5 (muy satisfecho)."
             f"\nSi no se resolvió, escriba REABRIR {case.reference} (tiene 15 días)."
         )
-    return notify(session, case, f"case:{case.id}:event:{event.id}", body, now)
+    message = notify(session, case, f"case:{case.id}:event:{event.id}", body, now)
+    if message is not None:
+        # Outside WhatsApp's 24-hour window this goes as an approved template (no staff update in it).
+        message.template = "case_closed" if closing else "case_update"
+        message.template_vars = variables_json(
+            {"1": TYPE_NAMES[case.case_type], "2": case.reference, "3": STATE_NAMES[new_state]}
+        )
+    return message
 
 
 def pending_survey(session: Session, contact: Contact, now: datetime) -> Case | None:

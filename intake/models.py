@@ -143,6 +143,10 @@ class OutboundMessage(Base):
     # An SMS's encoding (GSM-7 or UCS-2) and the segments Twilio bills; "" and 0 for WhatsApp.
     encoding: Mapped[str] = mapped_column(String(8), default="")
     segments: Mapped[int] = mapped_column(Integer, default=0)
+    # The WhatsApp template this message goes as outside the 24-hour window (intake/wa_templates.py),
+    # and its variables as JSON; "" for a reply, which is always inside the window.
+    template: Mapped[str] = mapped_column(String(32), default="")
+    template_vars: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # The case this message was about (a notice, a staff reply, an answer to a status query).

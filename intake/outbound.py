@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from types import MappingProxyType
 
 import requests
-from sqlalchemy import case, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from intake import consent
@@ -18,6 +19,7 @@ from intake.delivery_events import apply_pending
 from intake.identifiers import channel_of
 from intake.models import InboundMessage, OutboundMessage
 from intake.sms_text import sms_cost, to_gsm7
+from intake.whatsapp_window import window_open
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +48,16 @@ class Draft:
     from_address: str
     to_address: str
     body: str
+    # A WhatsApp template instead of the body (outside the 24-hour window): its ContentSid and
+    # ContentVariables (JSON).
+    content_sid: str = ""
+    content_variables: str = ""
 
 
 class Sender:
+    # The ContentSid of each approved WhatsApp template (intake/wa_templates.py), by name.
+    templates: Mapping[str, str] = MappingProxyType({})
+
     def send(self, draft: Draft) -> str:
         """Hand the message over; return the provider's id for it."""
         raise NotImplementedError
@@ -70,10 +79,15 @@ class TwilioSender(Sender):
     auth_token: str
     api_url: str
     status_callback: str | None = None
+    templates: Mapping[str, str] = field(default_factory=dict)
     timeout_s: float = 15.0
 
     def send(self, draft: Draft) -> str:
-        form = {"To": draft.to_address, "From": draft.from_address, "Body": draft.body}
+        form = {"To": draft.to_address, "From": draft.from_address}
+        if draft.content_sid:
+            form["ContentSid"], form["ContentVariables"] = draft.content_sid, draft.content_variables
+        else:
+            form["Body"] = draft.body
         if self.status_callback:
             # Our id in the URL (Twilio signs it with the rest): a callback that comes before we
             # have stored Twilio's sid, or after a timeout left the row unknown, still finds it.
@@ -192,11 +206,19 @@ def send_one(sessions: Callable[[], Session], outbound_id: int, sender: Sender, 
         if not claimed:
             return "skipped"  # sent, sending, or failed already: never twice
         row = session.get_one(OutboundMessage, outbound_id)
-        # Checked here, just before sending, not when it was queued: an opt-out may have come since.
+        # Checked here, just before sending, not when it was queued: an opt-out may have come since,
+        # and the WhatsApp window may have closed.
         if consent.stops(session, row):
             row.status, row.error_class, row.sent_at = "skipped", "optout", None
             return "skipped"
         draft = Draft(row.id, row.from_address, row.to_address, row.body)
+        if needs_template(session, row, now()):
+            sid = sender.templates.get(row.template, "") if row.template else ""
+            if not sid:
+                # No approved template for it: held until the person writes again (release_held).
+                row.status, row.error_class, row.sent_at = "held", "window", None
+                return "held"
+            draft = replace(draft, content_sid=sid, content_variables=row.template_vars)
     try:
         provider_sid = sender.send(draft)
     except SendError as exc:
@@ -216,6 +238,32 @@ def send_one(sessions: Callable[[], Session], outbound_id: int, sender: Sender, 
     with sessions() as session, session.begin():
         apply_pending(session, outbound_id, now())
         return session.get_one(OutboundMessage, outbound_id).status
+
+
+def needs_template(session: Session, message: OutboundMessage, now: datetime) -> bool:
+    """A message the line starts, to WhatsApp, more than 24 hours after the person last wrote there:
+    free text would fail with 63016, so only an approved template may go. A reply never needs one."""
+    return (
+        message.kind in consent.LINE_STARTED
+        and channel_of(message.to_address) == "whatsapp"
+        and not window_open(session, message.contact_id, now)
+    )
+
+
+def release_held(session: Session, contact_id: int) -> list[int]:
+    """The person wrote again: their held messages go back to the queue, oldest first."""
+    held = list(
+        session.scalars(
+            select(OutboundMessage.id)
+            .where(OutboundMessage.contact_id == contact_id, OutboundMessage.status == "held")
+            .order_by(OutboundMessage.id)
+        )
+    )
+    if held:
+        session.execute(
+            update(OutboundMessage).where(OutboundMessage.id.in_(held)).values(status="queued", error_class="")
+        )
+    return held
 
 
 def _finish(sessions: Callable[[], Session], outbound_id: int, status: str, **values: object) -> None:

@@ -43,6 +43,7 @@ class Runtime:
             s.twilio_auth_token,
             s.twilio_api_url,
             status_callback=f"{s.public_base_url}/twilio/status",
+            templates=dict(s.whatsapp_templates),
         )
 
     @property

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from intake.wa_templates import content_sids
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # The chain of timeouts of one turn (docs/architecture.md, "Timeouts"), each longer than what it waits
@@ -141,6 +143,9 @@ class Settings:
     # Twilio queues what a number cannot send at once, but a burst past its rate only fills that
     # queue and ends in 429s or expired messages (intake/send_order.py).
     outbound_rate_per_s: int = 10
+    # Approved WhatsApp templates' ContentSids by name (TWILIO_CONTENT_CASE_UPDATE, …; see
+    # intake/wa_templates.py), as pairs so the settings stay hashable.
+    whatsapp_templates: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -198,6 +203,7 @@ class Settings:
             queued_marker_s=_int(env, "QUEUED_MARKER_S", 180),
             action_timeout_s=_float(env, "ACTION_TIMEOUT_S", 60.0),
             outbound_rate_per_s=_int(env, "OUTBOUND_RATE_PER_S", 10),
+            whatsapp_templates=tuple(sorted(content_sids(env).items())),
         )
         settings.check()
         return settings

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -22,14 +22,13 @@ from intake.models import (
     CaseEvidence,
     Contact,
     Household,
-    InboundMessage,
     Payment,
     Staff,
     as_utc,
 )
 from intake.redaction import mask_numbers
+from intake.whatsapp_window import window_open
 
-WHATSAPP_WINDOW = timedelta(hours=24)
 EVENT_NAMES = {
     "received": "recibida",
     "assigned": "asignada",
@@ -109,12 +108,7 @@ def team_load(session: Session, staff: Staff) -> list[tuple[str, int]]:
 
 def whatsapp_window_closed(session: Session, case: Case, now: datetime) -> bool:
     """WhatsApp lets a business write freely only within 24 hours of the person's last message."""
-    if case.channel != "whatsapp":
-        return False
-    last = session.scalar(
-        select(func.max(InboundMessage.received_at)).where(InboundMessage.contact_id == case.contact_id)
-    )
-    return last is None or now - as_utc(last) > WHATSAPP_WINDOW
+    return case.channel == "whatsapp" and not window_open(session, case.contact_id, now)
 
 
 def case_detail(session: Session, staff: Staff, case: Case, now: datetime, revealed: bool) -> dict[str, Any]:

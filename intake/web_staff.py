@@ -35,7 +35,7 @@ from intake.authz import (
 )
 from intake.broker import SEND_OUTBOUND
 from intake.case_messages import request_transcript
-from intake.cases import STATE_NAMES, append_event, change_state, notify
+from intake.cases import STATE_NAMES, append_event, change_state, notify, waiting_notice
 from intake.handoffs import end_handoff, start_handoff
 from intake.identifiers import mask_phone
 from intake.models import (
@@ -278,11 +278,16 @@ def reply(reference: str) -> ResponseReturnValue:
     key = _reply_key(f"staff-reply:{case.id}")
     if key is None:
         abort(400)
-    if not text or whatsapp_window_closed(g.db, case, rt.now()) or _already_sent(key):
+    if not text or _already_sent(key):
         return redirect(url_for("staff.case_page", reference=reference))
     start_handoff(g.db, case.contact_id, g.staff.id, case.id, rt.now())
     append_event(g.db, case.id, _actor(), "replied", rt.now(), length=len(text))
     message = notify(g.db, case, key, text[:1500], rt.now(), kind="staff_reply")
+    if message is not None and whatsapp_window_closed(g.db, case, rt.now()):
+        # WhatsApp allows free text only within 24 hours of the person's last message: the reply
+        # waits (released when they write, worker/tasks.py) and an approved template tells them.
+        message.status, message.error_class = "held", "window"
+        message = waiting_notice(g.db, case, key, rt.now())
     _send_after_commit(message)
     return redirect(url_for("staff.case_page", reference=reference))
 

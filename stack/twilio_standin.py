@@ -23,6 +23,7 @@ from stack.paths import ROOT
 # The Messages part of Twilio's OpenAPI description, kept in the repository with its licence
 # (scripts/extract-twilio-messages cuts it from Twilio's full description).
 SPEC_PATH = ROOT / "tests" / "contracts" / "twilio" / "twilio_messages_v2010.json"
+WHATSAPP_WINDOW_S = 24 * 3600
 MESSAGES_PATH = "/2010-04-01/Accounts/{AccountSid}/Messages.json"
 
 
@@ -74,6 +75,10 @@ class TwilioStandIn:
     # Scripted failures for the next requests: ("status", HTTP status), ("code", a Twilio error code,
     # answered as a 400 with that code, as Twilio answers 21610 or 21211), or ("delay", seconds).
     script: list[tuple[str, float]] = field(default_factory=list)
+    # WhatsApp's 24-hour window, enforced when asked: 63016 for a Body to a WhatsApp user whose
+    # last message (wrote_on_whatsapp) is older than 24 hours, as Twilio answers since April 2025.
+    enforce_whatsapp_window: bool = False
+    whatsapp_inbound: dict[str, float] = field(default_factory=dict)
     # What GET Messages.json lists, oldest first: every message POSTed (as sent at once), and any
     # resource a test adds (an inbound message, one Twilio took while our side crashed).
     listed: list[dict[str, Any]] = field(default_factory=list)
@@ -125,6 +130,8 @@ class TwilioStandIn:
             return self._reject(400, 21602, "Body, MediaUrl or ContentSid is required")
         if len(form.get("Body", "")) > 1600:
             return self._reject(400, 21617, "Body exceeds 1600 characters")
+        if self._outside_window(form):
+            return self._reject(400, 63016, "outside the allowed window: use a template (ContentSid)")
         sid = "SM" + secrets.token_hex(16)
         self.messages.append({**form, "sid": sid})
         now = formatdate(usegmt=True)
@@ -153,6 +160,19 @@ class TwilioStandIn:
         # Twilio answers "queued"; the stand-in hands it on at once, so the list shows it sent.
         self.listed.append({**resource, "status": "sent", "date_sent": now})
         return Response(json.dumps(resource), status=201, mimetype="application/json")
+
+    def wrote_on_whatsapp(self, address: str, at: float | None = None) -> None:
+        """The person at `address` ("whatsapp:+504…") wrote to the line at `at` (epoch seconds; now)."""
+        self.whatsapp_inbound[address] = time.time() if at is None else at
+
+    def _outside_window(self, form: dict[str, str]) -> bool:
+        # WhatsApp's rule, when enforced: free text (Body) to a WhatsApp user only within 24 hours
+        # of their last message; a template (ContentSid) at any time.
+        to = form.get("To", "")
+        if not self.enforce_whatsapp_window or not to.startswith("whatsapp:") or "ContentSid" in form:
+            return False
+        last = self.whatsapp_inbound.get(to)
+        return last is None or time.time() - last > WHATSAPP_WINDOW_S
 
     def _list(self, request: Request, path: str) -> Response:
         """GET Messages.json: newest first, filtered by To, From and DateSent (GMT days), paged."""

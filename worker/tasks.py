@@ -27,6 +27,7 @@ from intake.dead_letters import take_turn
 from intake.inbound import mark_contacts_enqueued, oldest_pending, stale_contacts
 from intake.metrics import record_sweep
 from intake.models import InboundMessage, OutboundMessage
+from intake.outbound import release_held
 from intake.outbound_reconcile import lookup_for, reconcile
 from intake.queue import clear_turn, enqueue_turn, keep_turn_marked, turn_marker
 from intake.retention import purge
@@ -132,7 +133,13 @@ def _spool_imported(rt: Runtime) -> bool:
 
 
 def _answer_all(rt: Runtime, contact_id: int, lease: Lease) -> bool:
-    """Take turns until none is pending (True), or until the lease is lost to another holder (False)."""
+    """Take turns until none is pending (True), or until the lease is lost to another holder (False).
+
+    First, what was held for WhatsApp's window goes back to the queue: the person has just written."""
+    with rt.sessions() as session, session.begin():
+        released = release_held(session, contact_id)
+    if released:
+        send_outbound.delay(released[0])  # the recipient's whole line goes, oldest first
     dead_after = rt.settings.dead_after_attempts
     while not lease.lost:
         turn = take_turn(rt.sessions, contact_id, rt.assistant, rt.identity_policy, rt.now, dead_after)
