@@ -39,6 +39,16 @@ def wa_case(rt: Runtime, wrote_hours_ago: float) -> Case:
     return case
 
 
+def writes_again(rt: Runtime, standin: TwilioStandIn, contact_id: int, sid: str) -> list[int]:
+    """The person writes on WhatsApp (the window opens); returns what the worker releases for them."""
+    with rt.sessions() as session, session.begin():
+        form = {"MessageSid": sid, "From": WA, "To": "whatsapp:+50422220000", "Body": "hola"}
+        store_inbound(session, form, rt.settings.pseudonym_key, rt.now())
+        released = release_held(session, contact_id)
+    standin.wrote_on_whatsapp(WA)
+    return released
+
+
 def notice(rt: Runtime, case: Case, state: str = "in_verification") -> int:
     with rt.sessions() as session, session.begin():
         message = change_state(session, session.get_one(Case, case.id), state, "test", rt.now())
@@ -92,11 +102,7 @@ def test_without_an_approved_template_a_notice_is_held_until_the_person_writes(
     held = notice(rt, case)
     assert send_one(rt.sessions, held, sender, rt.now) == "held"
     assert standin.messages == []
-    with rt.sessions() as session, session.begin():
-        form = {"MessageSid": "SM" + "5" * 32, "From": WA, "To": "whatsapp:+50422220000", "Body": "hola"}
-        store_inbound(session, form, rt.settings.pseudonym_key, rt.now())
-        assert release_held(session, case.contact_id) == [held]
-    standin.wrote_on_whatsapp(WA)
+    assert writes_again(rt, standin, case.contact_id, "SM" + "5" * 32) == [held]
     assert send_one(rt.sessions, held, sender, rt.now) == "sent"
     assert standin.messages[0]["Body"].startswith("Su queja")
 
@@ -151,10 +157,6 @@ def test_a_staff_reply_after_the_window_waits_a_template_tells_the_person_and_it
     sender = TwilioSender(SID, TOKEN, standin.url, templates={"reply_waiting": "HX" + "3" * 32})
     assert send_one(rt.sessions, nudge_id, sender, rt.now) == "sent"
     assert standin.messages[0]["ContentSid"] == "HX" + "3" * 32
-    with rt.sessions() as session, session.begin():
-        form = {"MessageSid": "SM" + "6" * 32, "From": WA, "To": "whatsapp:+50422220000", "Body": "hola"}
-        store_inbound(session, form, rt.settings.pseudonym_key, rt.now())
-        assert release_held(session, case.contact_id) == [reply_id]
-    standin.wrote_on_whatsapp(WA)
+    assert writes_again(rt, standin, case.contact_id, "SM" + "6" * 32) == [reply_id]
     assert send_one(rt.sessions, reply_id, sender, rt.now) == "sent"
     assert standin.messages[1]["Body"] == "Ya revisamos su pago."
