@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from intake.authz import may_hold, scope, sees_identity, sees_transcript
 from intake.case_messages import case_transcript
 from intake.cases import OPEN_STATES, STATE_NAMES, TYPE_NAMES
+from intake.consent import opted_out
 from intake.deadlines import HONDURAS, traffic_light
 from intake.handoffs import active_handoff
 from intake.identifiers import mask_dni
@@ -47,6 +48,7 @@ EVENT_NAMES = {
     "committee_sampled": "vista en la muestra anónima del comité",
     "reassigned": "reasignada",
     "handed_back": "devuelta al asistente",
+    "consent": "avisos: cambio registrado por el personal",
 }
 
 
@@ -138,6 +140,8 @@ def case_detail(session: Session, staff: Staff, case: Case, now: datetime, revea
         "evidence": session.scalars(select(CaseEvidence).where(CaseEvidence.case_id == case.id)).all(),
         "events": session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all(),
         "whatsapp_closed": whatsapp_window_closed(session, case, now),
+        # Whether the line may write first to this person, per channel (BAJA/ALTA; intake/consent.py).
+        "opted_out": {channel: opted_out(session, case.contact_id, channel) for channel in ("sms", "whatsapp")},
         "states": STATE_NAMES,
         "local": local,
         "event_names": EVENT_NAMES,

@@ -36,6 +36,8 @@ from intake.authz import (
 from intake.broker import SEND_OUTBOUND
 from intake.case_messages import request_transcript
 from intake.cases import STATE_NAMES, append_event, change_state, notify, waiting_notice
+from intake.consent import OPTED_IN, OPTED_OUT
+from intake.consent import record as record_consent
 from intake.handoffs import end_handoff, start_handoff
 from intake.identifiers import mask_phone
 from intake.models import (
@@ -299,6 +301,23 @@ def note(reference: str) -> ResponseReturnValue:
     text = request.form.get("text", "").strip()
     if text:
         append_event(g.db, case.id, _actor(), "note", runtime().now(), text=text[:2000])
+    return redirect(url_for("staff.case_page", reference=reference))
+
+
+@bp.post("/cases/<reference>/consent")
+@login_required
+def consent_change(reference: str) -> ResponseReturnValue:
+    """An opt-out or opt-in the person gave another way (the programme's phone line, in person)."""
+    case = _case(reference, "note")
+    channel = request.form.get("channel", "")
+    state = request.form.get("state", "")
+    reason = request.form.get("reason", "").strip()
+    if channel not in ("sms", "whatsapp") or state not in (OPTED_OUT, OPTED_IN) or not reason:
+        abort(400)
+    now = runtime().now()
+    record_consent(g.db, case.contact_id, channel, state, "staff", now)
+    # The reason in the case's append-only log: who recorded it, and why.
+    append_event(g.db, case.id, _actor(), "consent", now, channel=channel, state=state, reason=reason[:300])
     return redirect(url_for("staff.case_page", reference=reference))
 
 

@@ -179,3 +179,43 @@ def test_a_21610_on_a_number_we_did_not_know_had_opted_out_records_it(rt: Runtim
     assert send_one(rt.sessions, _notice(rt, case, "notice:2"), TwilioSender(SID, TOKEN, twilio.url), rt.now) == (
         "skipped"
     )
+
+
+def test_staff_record_an_opt_out_given_by_phone_with_its_reason_and_notices_stop(
+    app, rt: Runtime, twilio: TwilioStandIn
+) -> None:
+    from intake.accounts import create_account
+    from intake.models import CaseEvent, Staff, StaffAccount
+    from intake.routing import route
+    from tests.intake.case_helpers import add_staff
+    from tests.intake.test_staff_app import PASSWORD, csrf, login
+
+    agent = add_staff(rt, "regional_cortes", department="Cortés")
+    case = file(rt, municipality="0501", phone=PHONE)
+    with rt.sessions() as session, session.begin():
+        route(session, case.id, rt.now())
+        create_account(session, session.get_one(Staff, agent), PASSWORD)
+        secret = session.get_one(StaffAccount, agent).totp_secret
+    client = app.test_client()
+    login(client, rt, agent, secret)
+    token = csrf(client)
+    page = client.get(f"/staff/cases/{case.reference}").get_data(as_text=True)
+    assert "SMS: los recibe" in page
+    url = f"/staff/cases/{case.reference}/consent"
+    without_reason = {"csrf_token": token, "channel": "sms", "state": "opted_out", "reason": " "}
+    assert client.post(url, data=without_reason).status_code == 400
+    assert events(rt) == []
+    form = {**without_reason, "reason": "Llamó a la línea del programa el lunes"}
+    assert client.post(url, data=form).status_code == 302
+    assert events(rt) == [("sms", "opted_out", "staff", "")]
+    with rt.sessions() as session:
+        logged = session.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind == "consent")
+        ).one()
+        assert logged.actor == f"staff:{agent}" and logged.detail["reason"].startswith("Llamó a la línea")
+    assert "SMS: pidió no recibir mensajes (BAJA)" in client.get(f"/staff/cases/{case.reference}").get_data(
+        as_text=True
+    )
+    assert send_one(rt.sessions, _notice(rt, case, "notice:1"), TwilioSender(SID, TOKEN, twilio.url), rt.now) == (
+        "skipped"
+    )
