@@ -184,20 +184,10 @@ def test_a_21610_on_a_number_we_did_not_know_had_opted_out_records_it(rt: Runtim
 def test_staff_record_an_opt_out_given_by_phone_with_its_reason_and_notices_stop(
     app, rt: Runtime, twilio: TwilioStandIn
 ) -> None:
-    from intake.accounts import create_account
-    from intake.models import CaseEvent, Staff, StaffAccount
-    from intake.routing import route
-    from tests.intake.case_helpers import add_staff
-    from tests.intake.test_staff_app import PASSWORD, csrf, login
+    from intake.models import CaseEvent
+    from tests.intake.test_staff_app import agent_with_case, csrf
 
-    agent = add_staff(rt, "regional_cortes", department="Cortés")
-    case = file(rt, municipality="0501", phone=PHONE)
-    with rt.sessions() as session, session.begin():
-        route(session, case.id, rt.now())
-        create_account(session, session.get_one(Staff, agent), PASSWORD)
-        secret = session.get_one(StaffAccount, agent).totp_secret
-    client = app.test_client()
-    login(client, rt, agent, secret)
+    client, case, agent = agent_with_case(app, rt, PHONE)
     token = csrf(client)
     page = client.get(f"/staff/cases/{case.reference}").get_data(as_text=True)
     assert "SMS: los recibe" in page

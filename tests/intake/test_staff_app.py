@@ -55,6 +55,17 @@ def csrf(client: FlaskClient) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
+def agent_with_case(app: Flask, rt: Runtime, phone: str) -> tuple[FlaskClient, Case, int]:
+    """A Cortés agent logged in, with a case from `phone` routed to them: (client, case, agent id)."""
+    agent, secret = make_account(rt, "regional_cortes", "agent", department="Cortés")
+    case = file(rt, municipality="0501", phone=phone)
+    with rt.sessions() as session, session.begin():
+        route(session, case.id, rt.now())
+    client = app.test_client()
+    login(client, rt, agent, secret)
+    return client, case, agent
+
+
 @pytest.fixture
 def cortes_case(rt: Runtime) -> Case:
     agent = add_staff(rt, "regional_cortes", department="Cortés")

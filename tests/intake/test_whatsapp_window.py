@@ -125,22 +125,12 @@ def test_a_staff_reply_after_the_window_waits_a_template_tells_the_person_and_it
 ) -> None:
     import secrets
 
-    from intake.accounts import create_account
-    from intake.models import Staff, StaffAccount
-    from intake.routing import route
-    from tests.intake.case_helpers import add_staff
-    from tests.intake.test_staff_app import PASSWORD, csrf, login
+    from tests.intake.test_staff_app import agent_with_case, csrf
 
-    agent = add_staff(rt, "regional_cortes", department="Cortés")
-    case = file(rt, municipality="0501", phone=WA)
+    client, case, _ = agent_with_case(app, rt, WA)
     with rt.sessions() as session, session.begin():
-        route(session, case.id, rt.now())
-        create_account(session, session.get_one(Staff, agent), PASSWORD)
-        secret = session.get_one(StaffAccount, agent).totp_secret
         session.execute(update(InboundMessage).values(received_at=rt.now() - timedelta(hours=30)))
         session.execute(OutboundMessage.__table__.delete())
-    client = app.test_client()
-    login(client, rt, agent, secret)
     page = client.get(f"/staff/cases/{case.reference}").get_data(as_text=True)
     assert "quedará en espera" in page
     client.post(
