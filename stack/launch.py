@@ -16,6 +16,10 @@ from stack.processes import Process, fallback_port, internal_api_url, port_open,
 LOCAL_REDIS_PORT = 6380
 
 
+# Processes started again when they exit; any other exit stops everything, so it is seen.
+RESTARTED = ("worker",)
+
+
 def main() -> int:
     env = {**{k: v for k, v in dotenv_values(ROOT / ".env").items() if v is not None}, **os.environ}
     port = env.setdefault("PORT", "8000")
@@ -65,10 +69,19 @@ def main() -> int:
             flush=True,
         )
         while not stopping:
-            for process in started:
-                if process.popen and process.popen.poll() is not None:
-                    print(f"{process.name} exited ({process.popen.returncode}); stopping", file=sys.stderr)
-                    stopping = True
+            for n, process in enumerate(started):
+                if not process.popen or process.popen.poll() is None:
+                    continue
+                if process.name in RESTARTED:
+                    # A supervisor's job, as compose's restart policy does: a worker whose consumer
+                    # got stuck ends itself (worker/watchdog.py) and a fresh one takes over.
+                    print(f"{process.name} exited ({process.popen.returncode}); starting it again", file=sys.stderr)
+                    started[n] = Process(
+                        process.name, process.argv, process.env, process.health_url, log_path=process.log_path
+                    ).start()
+                    continue
+                print(f"{process.name} exited ({process.popen.returncode}); stopping", file=sys.stderr)
+                stopping = True
             time.sleep(1)
     finally:
         for process in reversed(started):

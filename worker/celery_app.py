@@ -53,6 +53,10 @@ def make_celery() -> Celery:
     return app
 
 
+# Connects its signals: a worker whose consumer is stuck exits for a restart (worker/watchdog.py).
+import worker.watchdog  # noqa: E402, F401
+
+
 @worker_init.connect
 def _check_broker_redis(**_: object) -> None:
     # A Redis that evicts keys would drop queued tasks and per-contact locks: refuse to start on it.

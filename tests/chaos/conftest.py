@@ -6,6 +6,7 @@ import csv
 import os
 import secrets
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,6 +44,9 @@ class Chaos:
     logs: Path
     processes: dict[str, Process] = field(default_factory=dict)
     taken: int = 0
+    # Workers restarted by the supervisor below (their watchdog ended them, worker/watchdog.py).
+    supervisor_restarts: list[str] = field(default_factory=list)
+    lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
     def database_url(self) -> str:
@@ -56,9 +60,22 @@ class Chaos:
         return chosen
 
     def restart(self, name: str, ready_s: float = 240) -> None:
-        old = self.processes[name]
-        self.processes[name] = Process(old.name, old.argv, old.env, old.health_url, log_path=old.log_path).start()
+        with self.lock:
+            old = self.processes[name]
+            self.processes[name] = Process(old.name, old.argv, old.env, old.health_url, log_path=old.log_path).start()
         self.processes[name].wait_ready(ready_s)
+
+    def supervise(self, stop: threading.Event) -> None:
+        """What compose's restart policy does in production: start a worker again when it has exited."""
+        while not stop.wait(1):
+            with self.lock:
+                for name in ("worker0", "worker1"):
+                    process = self.processes[name]
+                    if process.popen is not None and process.popen.poll() is not None:
+                        self.supervisor_restarts.append(f"{name} ({process.popen.returncode})")
+                        self.processes[name] = Process(
+                            process.name, process.argv, process.env, process.health_url, log_path=process.log_path
+                        ).start()
 
 
 def _workers(worker: Process, port: str) -> list[Process]:
@@ -139,7 +156,10 @@ def chaos() -> Iterator[Chaos]:
         for process in system.processes.values():
             process.wait_ready(240)
         time.sleep(3)  # the workers connect to the broker
+        supervising = threading.Event()
+        threading.Thread(target=system.supervise, args=(supervising,), daemon=True).start()
         yield system
+        supervising.set()
     finally:
         for process in system.processes.values():
             process.stop()

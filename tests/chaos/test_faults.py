@@ -71,7 +71,16 @@ def _phase(
     drain = wait_drained(chaos.database_url, [s.sid for s in sent], drain_timeout_s)
     sampler.stop()
     report = account(fault, window, chaos.database_url, chaos.twilio, sent, contacts, sampler, drain)
-    _reports.append({**asdict(report), "fault_s": round(fault_s, 1), "left_over": leftovers(chaos.database_url)})
+    restarts = list(chaos.supervisor_restarts)
+    chaos.supervisor_restarts.clear()
+    _reports.append(
+        {
+            **asdict(report),
+            "fault_s": round(fault_s, 1),
+            "left_over": leftovers(chaos.database_url),
+            "supervisor_restarts": restarts,
+        }
+    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(_reports, indent=2) + "\n")
     return report
@@ -94,8 +103,9 @@ def _kill_workers(chaos: Chaos) -> Extra:
     until = time.monotonic() + 25
     while time.monotonic() < until:
         name = rng.choice(["worker0", "worker1"])
-        chaos.processes[name].kill()  # SIGKILL to the whole group: no cleanup, no ack
-        chaos.restart(name)
+        with chaos.lock:  # the supervisor must not start it again meanwhile
+            chaos.processes[name].kill()  # SIGKILL to the whole group: no cleanup, no ack
+            chaos.restart(name)
         time.sleep(rng.uniform(3, 5))
     return None
 

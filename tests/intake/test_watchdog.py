@@ -1,0 +1,61 @@
+"""A worker whose consumer is stuck (tasks wait, it holds and receives none) exits with EXIT_CODE for a restart."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import redis
+
+from stack.paths import ROOT
+from worker.watchdog import EXIT_CODE, STALL_S, stalled
+
+# Its own database: the test fills Celery's list, which other tests read.
+WATCHDOG_REDIS_URL = os.environ.get("TEST_WATCHDOG_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+def test_only_an_idle_worker_with_tasks_waiting_for_a_while_is_stalled() -> None:
+    assert stalled(waiting=3, busy=False, idle_for_s=STALL_S, since_received_s=STALL_S)
+    assert not stalled(waiting=0, busy=False, idle_for_s=600, since_received_s=600)  # nothing to take
+    assert not stalled(waiting=3, busy=True, idle_for_s=600, since_received_s=600)  # working (a long turn)
+    assert not stalled(waiting=3, busy=False, idle_for_s=STALL_S - 1, since_received_s=600)  # just now
+    assert not stalled(waiting=3, busy=False, idle_for_s=600, since_received_s=1)  # took one a second ago
+
+
+STUCK = textwrap.dedent(
+    """
+    import subprocess, sys, time
+    from worker import watchdog
+    watchdog.STALL_S, watchdog.CHECK_EVERY_S = 0.5, 0.1
+    watchdog._last_received -= 60
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # a pool process
+    print(child.pid, flush=True)
+    watchdog.start(sys.argv[1])
+    time.sleep(30)
+    """
+)
+
+
+def test_a_stuck_worker_exits_for_a_restart_and_takes_its_pool_with_it() -> None:
+    client = redis.Redis.from_url(WATCHDOG_REDIS_URL)
+    client.delete("celery")
+    client.rpush("celery", "a task nobody takes")
+    try:
+        worker = subprocess.Popen(
+            [sys.executable, "-c", STUCK, WATCHDOG_REDIS_URL],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        assert worker.stdout is not None
+        child = int(worker.stdout.readline())
+        assert worker.wait(timeout=20) == EXIT_CODE
+        # The pool's process is gone too (killed; its zombie, if any, is reaped by init).
+        stat = Path(f"/proc/{child}/stat")
+        assert not stat.exists() or stat.read_text().split()[2] == "Z"
+    finally:
+        client.delete("celery")

@@ -1,0 +1,101 @@
+"""A worker that has stopped taking tasks while tasks wait ends itself, for its supervisor to start a fresh one.
+
+Celery 5.7 and kombu 5.7 on Redis can leave a worker's consumer silently stuck after the broker
+restarts: the chaos suite saw it after "Couldn't reject … network:ConnectionError" (a task's retry
+published while Redis was down), with no reconnect attempt logged and tasks piling up in the list
+(docs/reliability.md; celery/celery#8030, #8091 and #9054 describe the same). Nothing inside the
+worker recovers from that, so this thread turns the hang into an exit with EXIT_CODE: compose's
+restart policy, Kubernetes, or `make run`'s launcher starts a new worker, and the tasks the old
+one held are redelivered (acks_late).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import threading
+import time
+
+import redis
+from celery.signals import task_received, worker_ready
+from celery.worker import state
+
+from intake.metrics import CELERY_QUEUE
+
+log = logging.getLogger(__name__)
+
+EXIT_CODE = 75  # EX_TEMPFAIL: start me again
+STALL_S = 30.0  # idle this long with tasks waiting and none received: stuck
+CHECK_EVERY_S = 5.0
+
+_last_received = time.monotonic()
+
+
+@task_received.connect
+def _received(**_: object) -> None:
+    global _last_received
+    _last_received = time.monotonic()
+
+
+def stalled(waiting: int, busy: bool, idle_for_s: float, since_received_s: float) -> bool:
+    """Tasks wait, this worker holds none, and it has received none for STALL_S: it is not consuming."""
+    return waiting > 0 and not busy and idle_for_s >= STALL_S and since_received_s >= STALL_S
+
+
+def _watch(broker_url: str) -> None:
+    client = redis.Redis.from_url(broker_url, socket_timeout=2, socket_connect_timeout=2)
+    idle_since: float | None = None
+    while True:
+        time.sleep(CHECK_EVERY_S)
+        now = time.monotonic()
+        busy = bool(state.active_requests or state.reserved_requests)
+        try:
+            waiting = int(client.llen(CELERY_QUEUE))
+        except redis.RedisError:
+            idle_since = None  # the broker is away: nobody can consume, nothing to judge
+            continue
+        if waiting == 0 or busy:
+            idle_since = None
+            continue
+        idle_since = idle_since if idle_since is not None else now
+        if stalled(waiting, busy, now - idle_since, now - _last_received):
+            log.critical(
+                "worker took no task for %.0f s while %d waited: its consumer is stuck; exiting for a restart",
+                now - idle_since,
+                waiting,
+            )
+            _exit()
+
+
+def _exit() -> None:
+    # The pool's children first (they would linger, holding tasks, if the parent only died).
+    for pid in _children():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    os._exit(EXIT_CODE)
+
+
+def _children() -> list[int]:
+    found: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{os.getpid()}/task"):
+            with open(f"/proc/{os.getpid()}/task/{task}/children") as handle:
+                found += [int(pid) for pid in handle.read().split()]
+    except OSError:
+        pass  # not Linux: the children notice their parent is gone
+    return found
+
+
+def start(broker_url: str) -> threading.Thread:
+    thread = threading.Thread(target=_watch, args=(broker_url,), name="watchdog", daemon=True)
+    thread.start()
+    return thread
+
+
+@worker_ready.connect
+def _start(**_: object) -> None:
+    from intake.runtime import runtime
+
+    start(runtime().settings.redis_url)
