@@ -64,13 +64,14 @@ def apply_pending(session: Session, outbound_id: int, now: datetime) -> int:
 
 
 def _find(session: Session, sid: str, outbound_id: int | None) -> OutboundMessage | None:
-    if outbound_id is not None:
-        row = session.get(OutboundMessage, outbound_id)
-        # Our id must agree with the sid we stored, if we stored one: a URL from another message's
-        # callback is not trusted over Twilio's own id.
-        if row is not None and row.provider_sid in (None, sid):
-            return row
-    return session.scalar(select(OutboundMessage).where(OutboundMessage.provider_sid == sid))
+    # Twilio's own id first: a row that already holds this sid is the message, whatever the URL says.
+    named = session.scalar(select(OutboundMessage).where(OutboundMessage.provider_sid == sid))
+    if named is not None or outbound_id is None:
+        return named
+    # Else our id from the URL, if that row has no sid yet (the callback came first, or a timeout
+    # left it unknown); a row holding another sid is another message.
+    row = session.get(OutboundMessage, outbound_id)
+    return row if row is not None and row.provider_sid is None else None
 
 
 def _apply(session: Session, row: OutboundMessage, twilio_status: str, code: int | None, now: datetime) -> None:

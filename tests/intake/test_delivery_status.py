@@ -192,3 +192,13 @@ def test_a_whatsapp_block_in_a_callback_opts_the_contact_out_on_whatsapp_only(
     assert (row.status, row.error_class) == ("undelivered", "optout")
     with rt.sessions() as session:
         assert opted_out(session, row.contact_id, "whatsapp") and not opted_out(session, row.contact_id, "sms")
+
+
+def test_a_sid_already_held_by_one_message_is_never_given_to_another_by_its_url(
+    client: FlaskClient, rt: Runtime, twilio: TwilioStandIn
+) -> None:
+    first, first_sid = sent(rt, twilio)
+    waiting = another_reply(rt, first)  # queued: no sid yet
+    assert callback(client, first_sid, "delivered", waiting) == 204
+    assert _row(rt, first).status == "delivered"
+    assert (_row(rt, waiting).status, _row(rt, waiting).provider_sid) == ("queued", None)
