@@ -27,6 +27,7 @@ from intake.runtime import Runtime, runtime, set_runtime
 from intake.settings import ROOT, Settings
 from stack.processes import fallback_env, free_port, named, system_processes
 from tests.conftest import TEST_REDIS_URL, TWILIO_AUTH_TOKEN, base_env
+from tests.intake.test_conversation import Scripted
 from tests.intake.test_webhook import queued_tasks, signed_post, sms, stored
 
 PUBLIC = "https://linea.example.hn"
@@ -310,22 +311,28 @@ def test_an_import_that_finds_another_running_looks_again_a_second_later(
     assert stored(line) == 1
 
 
+def spooled_then_webhook(line: Runtime, fallback: FlaskClient, later: str) -> tuple[int, Scripted]:
+    """A person's "1" spooled by the fallback, then `later` stored by the webhook (the database back):
+    the later message's id, and a scripted assistant installed in the app's runtime (the task's)."""
+    assert signed_post(fallback, sms("SM" + "1" * 32, "1"), path=FALLBACK_PATH).status_code == 200
+    web = create_app(line.settings).test_client()
+    assert signed_post(web, sms("SM" + "2" * 32, later)).status_code == 200
+    with line.sessions() as session:
+        stored_id = session.scalars(select(InboundMessage.id)).one()
+    assistant = Scripted()
+    runtime().assistant = assistant  # type: ignore[misc]
+    return stored_id, assistant
+
+
 def test_a_spooled_message_is_answered_before_the_persons_next_one_that_the_webhook_took_first(
     line: Runtime, fallback: FlaskClient
 ) -> None:
     # PostgreSQL came back: the person's next message reaches the webhook and its task runs
     # before any import. The worker imports the spool first, and answers by time of receipt.
-    from tests.intake.test_conversation import Scripted
     from worker import tasks
 
-    assert signed_post(fallback, sms("SM" + "1" * 32, "1"), path=FALLBACK_PATH).status_code == 200
-    web = create_app(line.settings).test_client()
-    assert signed_post(web, sms("SM" + "2" * 32, "si, confirmo")).status_code == 200
-    with line.sessions() as session:
-        later = session.scalars(select(InboundMessage)).one()
-    assistant = Scripted()
-    runtime().assistant = assistant  # type: ignore[misc]  # the app's runtime, which the task uses
-    tasks.process_inbound.apply(args=[later.id])
+    later, assistant = spooled_then_webhook(line, fallback, "si, confirmo")
+    tasks.process_inbound.apply(args=[later])
     assert assistant.parsed == ["1", "si, confirmo"]  # what each turn was about, in that order
     assert stored(line) == 2 and not spool.waiting(Path(line.settings.spool_dir))
 
@@ -335,21 +342,14 @@ def test_a_spool_that_cannot_be_imported_does_not_stop_the_conversations(
 ) -> None:
     from sqlalchemy.exc import IntegrityError
 
-    from tests.intake.test_conversation import Scripted
     from worker import tasks
 
     def refused(*_args, **_kwargs):  # type: ignore[no-untyped-def]
         raise IntegrityError("INSERT", {}, ValueError("a row the database refuses"))
 
-    assert signed_post(fallback, sms("SM" + "1" * 32, "1"), path=FALLBACK_PATH).status_code == 200
-    web = create_app(line.settings).test_client()
-    assert signed_post(web, sms("SM" + "2" * 32, "hola")).status_code == 200
-    with line.sessions() as session:
-        message = session.scalars(select(InboundMessage)).one()
-    assistant = Scripted()
-    runtime().assistant = assistant  # type: ignore[misc]
+    message, assistant = spooled_then_webhook(line, fallback, "hola")
     monkeypatch.setattr(tasks.recovery, "import_spool", refused)
-    tasks.process_inbound.apply(args=[message.id])
+    tasks.process_inbound.apply(args=[message])
     assert assistant.parsed == ["hola"]  # answered; the spool stays for beat's import and a person
     assert spool.waiting(Path(line.settings.spool_dir))
 

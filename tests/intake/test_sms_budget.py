@@ -57,7 +57,7 @@ PLACEHOLDER = re.compile(r"\{(\w+)\}")
 def _fixed_texts() -> dict[str, str]:
     out: dict[str, str] = {}
     for name, value in vars(texts).items():
-        if name.startswith("_") or name == "LONGEST":
+        if name.startswith("_"):
             continue
         if isinstance(value, str) and name.isupper():
             out[f"actions.texts.{name}"] = value
