@@ -8,6 +8,7 @@ RASA_VENV := .venv-rasa
 PY := $(VENV)/bin/python
 RASA := $(RASA_VENV)/bin/rasa
 FLASK := $(VENV)/bin/flask --app intake
+PRISM_DIR := tools/prism
 
 .PHONY: run test chaos setup env migrate demo-registry train validate lint format bench nlu nlu-report clean
 
@@ -26,7 +27,7 @@ test: setup
 chaos: setup
 	$(PY) -m pytest -m chaos tests/chaos -v
 
-setup: $(VENV)/.installed $(RASA_VENV)/.installed
+setup: $(VENV)/.installed $(RASA_VENV)/.installed $(PRISM_DIR)/node_modules/.installed
 
 $(VENV)/.installed: requirements/app.txt
 	test -x $(PY) || $(APP_PYTHON) -m venv $(VENV)
@@ -36,6 +37,14 @@ $(VENV)/.installed: requirements/app.txt
 $(RASA_VENV)/.installed: requirements/rasa.txt
 	test -x $(RASA_VENV)/bin/python || $$(scripts/find-python310) -m venv $(RASA_VENV)
 	$(RASA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/rasa.txt
+	touch $@
+
+# Prism, the validating proxy the contract tests (tests/contracts/) put in front of the Twilio
+# stand-in: installed here, at the lock's versions, because a test run downloads nothing.
+# --ignore-scripts: Prism needs no build step; the one install script in its tree only reports
+# the download over the network.
+$(PRISM_DIR)/node_modules/.installed: $(PRISM_DIR)/package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --prefix $(PRISM_DIR)
 	touch $@
 
 env:
