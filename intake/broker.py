@@ -15,6 +15,7 @@ PURGE_RETENTION = "retention.purge"
 IMPORT_SPOOL = "inbound.import_spool"
 RECONCILE_INBOUND = "inbound.reconcile"
 RECONCILE_OUTBOUND = "outbound.reconcile"
+NOTICE_TICK = "notices.tick"
 
 
 @lru_cache(maxsize=4)

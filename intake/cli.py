@@ -1,4 +1,4 @@
-"""CLI commands: `flask --app intake db upgrade|sweep`, `registry import|demo`, `retention purge`, `spool import`."""
+"""CLI commands (flask --app intake): db, registry, staff, cases, tally, retention, spool, notices."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from flask import Flask
 
+from intake.cli_notices import notices_cli
 from intake.migrations_runner import upgrade
 from intake.registry import RegistryError, counts, import_files
 from intake.runtime import runtime
@@ -22,6 +23,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(cases)
     app.cli.add_command(retention)
     app.cli.add_command(spool)
+    app.cli.add_command(notices_cli, name="notices")
 
 
 @click.group(help="Staff who handle cases.")

@@ -71,6 +71,7 @@ CLASS_LABELS = {
     "window": "fuera de las 24 horas de WhatsApp",
     "config": "error de configuración de la línea",
     "expired": "venció antes de poder enviarse",
+    "cancelled": "aviso cancelado antes de enviarse",
     TECHNICAL: "error técnico",
 }
 

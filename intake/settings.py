@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -48,6 +49,17 @@ def _float(env: dict[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _sms_number(env: dict[str, str]) -> str:
+    """TWILIO_SMS_NUMBER, or the first SMS number of TWILIO_LINE_NUMBERS; "" when neither gives one."""
+    given = env.get("TWILIO_SMS_NUMBER", "").strip()
+    if given:
+        if not re.fullmatch(r"\+[1-9]\d{6,14}", given):
+            raise SettingsError(f"TWILIO_SMS_NUMBER must be an E.164 number such as +50422345678, got {given!r}")
+        return given
+    line = [n.strip() for n in env.get("TWILIO_LINE_NUMBERS", "").split(",") if n.strip()]
+    return next((n for n in line if n.startswith("+")), "")
 
 
 def tracker_url(redis_url: str) -> str:
@@ -143,6 +155,9 @@ class Settings:
     # Twilio queues what a number cannot send at once, but a burst past its rate only fills that
     # queue and ends in 429s or expired messages (intake/send_order.py).
     outbound_rate_per_s: int = 10
+    # The line's SMS number (E.164): the From of payment-day notices to people without WhatsApp and
+    # of SMS fallbacks. Empty: the first SMS number of TWILIO_LINE_NUMBERS.
+    twilio_sms_number: str = ""
     # Approved WhatsApp templates' ContentSids by name (TWILIO_CONTENT_CASE_UPDATE, …; see
     # intake/wa_templates.py), as pairs so the settings stay hashable.
     whatsapp_templates: tuple[tuple[str, str], ...] = ()
@@ -204,6 +219,7 @@ class Settings:
             action_timeout_s=_float(env, "ACTION_TIMEOUT_S", 60.0),
             outbound_rate_per_s=_int(env, "OUTBOUND_RATE_PER_S", 10),
             whatsapp_templates=tuple(sorted(content_sids(env).items())),
+            twilio_sms_number=_sms_number(env),
         )
         settings.check()
         return settings

@@ -47,6 +47,8 @@ def make_celery() -> Celery:
             "reconcile-inbound": {"task": RECONCILE_INBOUND, "schedule": crontab(minute=20)},
             # Replies left `sending` (a worker killed mid-send) or `unknown` (a timeout): found or resent.
             "reconcile-outbound": {"task": RECONCILE_OUTBOUND, "schedule": 60.0},
+            # Payment-day campaigns whose dispatcher stopped (intake/notices.py STALE_S).
+            "sweep-notices": {"task": "notices.sweep", "schedule": 15.0},
         },
         timezone="America/Tegucigalpa",
     )

@@ -12,10 +12,11 @@ from celery import Task
 from sqlalchemy import func, select
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
-from intake import recovery, spool
+from intake import notices, recovery, spool
 from intake.assistant import AssistantUnavailable
 from intake.broker import (
     IMPORT_SPOOL,
+    NOTICE_TICK,
     PROCESS_INBOUND,
     PURGE_RETENTION,
     RECONCILE_INBOUND,
@@ -236,6 +237,35 @@ def sweep_outbound() -> int:
     for outbound_id in ids:
         send_outbound.delay(outbound_id)
     return len(ids)
+
+
+@app.task(name=NOTICE_TICK)
+def notice_tick(campaign_id: int, token: str) -> int:
+    """One step of a payment-day campaign (intake/notices.py): queue what its pace allows, then the next step.
+
+    Not acks_late: a tick lost with its worker is replaced by the sweeper's, and one redelivered
+    would carry a spent token and stop at once anyway."""
+    rt = runtime()
+    s = rt.settings
+    with rt.sessions() as session, session.begin():
+        step = notices.tick(session, campaign_id, token, notices.channels_for(s), s.pseudonym_key, rt.now())
+    for outbound_id in step.queued:
+        send_outbound.delay(outbound_id)
+    if step.token:
+        notice_tick.apply_async((campaign_id, step.token), countdown=step.after_s)
+    return len(step.queued)
+
+
+@app.task(name="notices.sweep")
+def sweep_notices() -> int:
+    """Start again each running campaign whose ticks stopped (a worker killed between two, Redis lost the next)."""
+    rt = runtime()
+    with rt.sessions() as session, session.begin():
+        restarted = notices.restart_stale(session, rt.now())
+    for campaign_id, token in restarted:
+        log.warning("campaign %s: its dispatcher had stopped; started again", campaign_id)
+        notice_tick.delay(campaign_id, token)
+    return len(restarted)
 
 
 @app.task(name=ROUTE_CASE, bind=True, acks_late=True, max_retries=None)
