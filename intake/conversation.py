@@ -28,7 +28,7 @@ from intake.inbound import oldest_pending
 from intake.models import Case, Contact, InboundMessage, OutboundMessage
 from intake.nontext import REPLIES as NONTEXT_REPLIES
 from intake.nontext import VOICE_IN_FORM, kind_of
-from intake.outbound import new_outbound
+from intake.outbound_rows import new_outbound
 from intake.redaction import prepare_for_assistant
 from intake.reply_templates import Context, fill, has_placeholder
 from intake.sms_text import to_gsm7

@@ -18,7 +18,7 @@ from intake.conversation import Replier, Turn, process_next
 from intake.identity import Policy
 from intake.inbound import oldest_pending
 from intake.models import Case, InboundMessage, OutboundMessage
-from intake.outbound import new_outbound
+from intake.outbound_rows import new_outbound
 from intake.redaction import mask_numbers
 
 log = logging.getLogger(__name__)

@@ -7,13 +7,19 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake import consent
 from intake.delivery import after_callback, error_class
+from intake.failure_actions import after_failure
 from intake.models import MessageStatusEvent, OutboundMessage
 
 
 def record_callback(
-    session: Session, sid: str, twilio_status: str, code: int | None, outbound_id: int | None, now: datetime
+    session: Session,
+    sid: str,
+    twilio_status: str,
+    code: int | None,
+    outbound_id: int | None,
+    now: datetime,
+    sms_from: str = "",
 ) -> str:
     """Keep one callback and apply it to its message: "applied", "kept" (message not known yet) or "duplicate".
 
@@ -43,11 +49,11 @@ def record_callback(
         return "kept"
     if row.provider_sid is None:
         row.provider_sid = sid  # the callback named it before the sender could, or after a timeout
-    _apply(session, row, twilio_status, code, now)
+    _apply(session, row, twilio_status, code, now, sms_from)
     return "applied"
 
 
-def apply_pending(session: Session, outbound_id: int, now: datetime) -> int:
+def apply_pending(session: Session, outbound_id: int, now: datetime, sms_from: str = "") -> int:
     """Apply the callbacks that came for this message before its sid was stored; how many there were."""
     row = session.get_one(OutboundMessage, outbound_id)
     if row.provider_sid is None:
@@ -59,7 +65,7 @@ def apply_pending(session: Session, outbound_id: int, now: datetime) -> int:
     ).all()
     for event in events:
         event.outbound_id = row.id
-        _apply(session, row, event.status, event.error_code, now)
+        _apply(session, row, event.status, event.error_code, now, sms_from)
     return len(events)
 
 
@@ -74,7 +80,9 @@ def _find(session: Session, sid: str, outbound_id: int | None) -> OutboundMessag
     return row if row is not None and row.provider_sid is None else None
 
 
-def _apply(session: Session, row: OutboundMessage, twilio_status: str, code: int | None, now: datetime) -> None:
+def _apply(
+    session: Session, row: OutboundMessage, twilio_status: str, code: int | None, now: datetime, sms_from: str
+) -> None:
     row.provider_status = twilio_status[:16]
     moved = after_callback(row.status, twilio_status)
     if moved is not None:
@@ -83,4 +91,4 @@ def _apply(session: Session, row: OutboundMessage, twilio_status: str, code: int
         row.error_code = code
         row.error_class = error_class(code)
         row.error = f"twilio error {code}"
-        consent.provider_opt_out(session, row, code, now)
+        after_failure(session, row, code, now, sms_from)

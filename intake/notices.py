@@ -43,7 +43,7 @@ from intake.models import (
     Payment,
     as_utc,
 )
-from intake.outbound import new_outbound
+from intake.outbound_rows import new_outbound
 from intake.pseudonyms import pseudonym_for
 from intake.reply_templates import MONTH_NAMES
 from intake.settings import Settings

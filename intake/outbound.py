@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from intake import consent
 from intake.delivery import TECHNICAL, error_class, parse_code
 from intake.delivery_events import apply_pending
+from intake.failure_actions import after_failure
 from intake.identifiers import channel_of
 from intake.models import InboundMessage, OutboundMessage
-from intake.sms_text import sms_cost, to_gsm7
+from intake.outbound_rows import new_outbound
 from intake.whatsapp_window import window_open
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,9 @@ class Draft:
 class Sender:
     # The ContentSid of each approved WhatsApp template (intake/wa_templates.py), by name.
     templates: Mapping[str, str] = MappingProxyType({})
+    # The line's SMS number: where a notice goes from by SMS when WhatsApp cannot take it
+    # (intake/failure_actions.py); "" when there is none, and then there is no SMS instead.
+    sms_from: str = ""
 
     def send(self, draft: Draft) -> str:
         """Hand the message over; return the provider's id for it."""
@@ -80,6 +84,7 @@ class TwilioSender(Sender):
     api_url: str
     status_callback: str | None = None
     templates: Mapping[str, str] = field(default_factory=dict)
+    sms_from: str = ""
     timeout_s: float = 15.0
 
     def send(self, draft: Draft) -> str:
@@ -136,38 +141,6 @@ def _twilio_error_code(response: requests.Response) -> int | None:
     except ValueError:
         return None
     return parse_code(str(body.get("code", ""))) if isinstance(body, dict) else None
-
-
-def new_outbound(
-    *,
-    key: str,
-    contact_id: int,
-    from_address: str,
-    to_address: str,
-    body: str,
-    at: datetime,
-    kind: str = "reply",
-    inbound_id: int | None = None,
-) -> OutboundMessage:
-    """Every outbound row is made here: an SMS body in GSM-7 (one accent would make it UCS-2, at 70
-    characters a segment instead of 160) with its encoding and billed segments counted."""
-    encoding, segments = "", 0
-    if channel_of(to_address) == "sms":
-        body = to_gsm7(body)
-        cost = sms_cost(body)
-        encoding, segments = cost.encoding, cost.segments
-    return OutboundMessage(
-        key=key,
-        kind=kind,
-        inbound_id=inbound_id,
-        contact_id=contact_id,
-        from_address=from_address,
-        to_address=to_address,
-        body=body,
-        encoding=encoding,
-        segments=segments,
-        created_at=at,
-    )
 
 
 def queue_message(
@@ -228,7 +201,8 @@ def send_one(sessions: Callable[[], Session], outbound_id: int, sender: Sender, 
             klass = error_class(exc.code) or TECHNICAL
             _finish(sessions, outbound_id, "failed", error=str(exc)[:300], error_code=exc.code, error_class=klass)
             with sessions() as session, session.begin():
-                consent.provider_opt_out(session, session.get_one(OutboundMessage, outbound_id), exc.code, now())
+                row = session.get_one(OutboundMessage, outbound_id)
+                after_failure(session, row, exc.code, now(), sender.sms_from)
         raise
     except MaybeSent as exc:
         _finish(sessions, outbound_id, "unknown", error=str(exc)[:300])
@@ -236,7 +210,7 @@ def send_one(sessions: Callable[[], Session], outbound_id: int, sender: Sender, 
     status = "recorded" if isinstance(sender, ConsoleSender) else "sent"
     _finish(sessions, outbound_id, status, provider_sid=provider_sid, sent_at=now())
     with sessions() as session, session.begin():
-        apply_pending(session, outbound_id, now())
+        apply_pending(session, outbound_id, now(), sender.sms_from)
         return session.get_one(OutboundMessage, outbound_id).status
 
 

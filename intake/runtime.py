@@ -44,6 +44,7 @@ class Runtime:
             s.twilio_api_url,
             status_callback=f"{s.public_base_url}/twilio/status",
             templates=dict(s.whatsapp_templates),
+            sms_from=s.twilio_sms_number,
         )
 
     @property

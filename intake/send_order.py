@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import redis
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from intake.models import OutboundMessage
@@ -76,11 +76,12 @@ def _key(from_address: str) -> str:
 
 
 def next_queued(session: Session, to_address: str) -> OutboundMessage | None:
-    """The recipient's oldest message waiting to be sent."""
+    """The recipient's next message to send: replies to what they wrote first, then the rest, each
+    oldest first (a person who writes while a notice waits gets the answer before the notice)."""
     return session.scalar(
         select(OutboundMessage)
         .where(OutboundMessage.to_address == to_address, OutboundMessage.status == "queued")
-        .order_by(OutboundMessage.id)
+        .order_by(case((OutboundMessage.kind == "reply", 0), else_=1), OutboundMessage.id)
         .limit(1)
     )
 

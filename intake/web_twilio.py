@@ -81,5 +81,6 @@ def status() -> Response:
             parse_code(request.form.get("ErrorCode")),
             int(outbound_id) if outbound_id.isascii() and outbound_id.isdigit() and len(outbound_id) < 12 else None,
             utcnow(),
+            runtime().settings.twilio_sms_number,
         )
     return Response("", status=204)

@@ -25,6 +25,7 @@ from intake.broker import (
     SEND_OUTBOUND,
 )
 from intake.dead_letters import take_turn
+from intake.failure_actions import promote_due
 from intake.inbound import mark_contacts_enqueued, oldest_pending, stale_contacts
 from intake.metrics import record_sweep
 from intake.models import InboundMessage, OutboundMessage
@@ -221,9 +222,12 @@ def sweep_inbound() -> int:
 
 @app.task(name="outbound.sweep")
 def sweep_outbound() -> int:
-    """Re-enqueue recipients with messages still queued (a send task lost with the broker, or one
-    that gave up on a busy recipient): one task per recipient, which sends them all in order."""
+    """Re-enqueue recipients with messages still queued (a send task lost with the broker, one that
+    gave up on a busy recipient, an SMS instead of WhatsApp, a notice tried again whose time has
+    come): one task per recipient, which sends them all in order."""
     rt = runtime()
+    with rt.sessions() as session, session.begin():
+        promote_due(session, rt.now())
     with rt.sessions() as session:
         ids = list(
             session.scalars(

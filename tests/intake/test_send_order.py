@@ -146,3 +146,18 @@ def test_the_sweeper_enqueues_one_task_per_recipient_with_messages_queued(
     monkeypatch.setattr(tasks.send_outbound, "delay", enqueued.append)
     assert tasks.sweep_outbound() == 2
     assert enqueued == [first[0], other[0]]  # each task sends its recipient's line in order
+
+
+def test_a_reply_goes_ahead_of_a_notice_waiting_for_the_same_person(
+    rt: Runtime, client: redis.Redis, twilio: TwilioStandIn
+) -> None:
+    from sqlalchemy import update
+
+    from intake.models import OutboundMessage
+
+    notice, part, _reply = queue(rt, 3)
+    with rt.sessions() as session, session.begin():
+        session.execute(update(OutboundMessage).where(OutboundMessage.id.in_([notice, part])).values(kind="notice"))
+    sender = TwilioSender(SID, TOKEN, twilio.url)
+    assert send_in_order(rt.sessions, client, TO, sender, rt.now, per_second=1000) == 3
+    assert [m["Body"] for m in twilio.messages] == ["parte 02", "parte 00", "parte 01"]
