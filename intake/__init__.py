@@ -22,11 +22,22 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 256 * 1024  # Twilio's webhooks are a few KB at most
     logging.basicConfig(level=rt.settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from intake import cli, web_committee, web_dead_letters, web_headers, web_health, web_public, web_staff, web_twilio
+    from intake import (
+        cli,
+        web_committee,
+        web_dead_letters,
+        web_headers,
+        web_health,
+        web_notices,
+        web_public,
+        web_staff,
+        web_twilio,
+    )
 
     app.register_blueprint(web_twilio.bp)
     app.register_blueprint(web_staff.bp)
     app.register_blueprint(web_dead_letters.bp)
+    app.register_blueprint(web_notices.bp)
     app.register_blueprint(web_committee.bp)
     app.register_blueprint(web_public.bp)
     app.register_blueprint(web_health.bp)

@@ -129,3 +129,9 @@ def sees_dead_letters(staff: Staff) -> bool:
     may send one back. Not a regional supervisor: a dead message of any phone in the country may
     be part of a complaint about their own office, not yet linked to its case."""
     return staff.role == "admin"
+
+
+def manages_notices(staff: Staff) -> bool:
+    """Payment-day campaigns (intake/notices.py): supervisors and admins follow them and may pause,
+    resume or cancel one; they are created and started from the CLI, by who runs the line."""
+    return staff.role in ("supervisor", "admin")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Callable
-from datetime import datetime
 
 import click
 from sqlalchemy import select
@@ -12,11 +11,11 @@ from sqlalchemy.orm import Session
 
 from intake import notices
 from intake.broker import NOTICE_TICK
-from intake.deadlines import HONDURAS
 from intake.delivery import CLASS_LABELS
-from intake.models import NoticeCampaign, as_utc
+from intake.models import NoticeCampaign
 from intake.queue import enqueue
 from intake.runtime import runtime
+from intake.staff_views import local
 
 
 @click.group(help="Payment-day notices: one message per household with a scheduled payment, paced (docs/twilio.md).")
@@ -174,9 +173,5 @@ def list_cmd() -> None:
         for c in session.scalars(select(NoticeCampaign).order_by(NoticeCampaign.id.desc())):
             click.echo(
                 f"{c.id}\t{c.cycle}\t{c.department or 'todo el país'}\t{notices.STATUS_NAMES[c.status]}\t"
-                f"{c.rate_per_s}/s\t{_local(c.created_at)}"
+                f"{c.rate_per_s}/s\t{local(c.created_at)}"
             )
-
-
-def _local(moment: datetime) -> str:
-    return as_utc(moment).astimezone(HONDURAS).strftime("%Y-%m-%d %H:%M")
