@@ -78,6 +78,7 @@ format: setup
 bench: setup train
 	$(PY) -m bench.import_rate
 	$(PY) -m bench.webhook_latency
+	$(PY) -m bench.campaign --households 10000 --rate 50
 
 # Held-out NLU accuracy, per-intent F1, confusions and entity scores, written to docs/nlu.md.
 nlu-report: setup

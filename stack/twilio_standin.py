@@ -82,6 +82,8 @@ class TwilioStandIn:
     # What GET Messages.json lists, oldest first: every message POSTed (as sent at once), and any
     # resource a test adds (an inbound message, one Twilio took while our side crashed).
     listed: list[dict[str, Any]] = field(default_factory=list)
+    # When each message of `messages` came (time.time()), for measuring a pace.
+    received_at: list[float] = field(default_factory=list)
     port: int = 0
     _server: Any = None
 
@@ -134,6 +136,7 @@ class TwilioStandIn:
             return self._reject(400, 63016, "outside the allowed window: use a template (ContentSid)")
         sid = "SM" + secrets.token_hex(16)
         self.messages.append({**form, "sid": sid})
+        self.received_at.append(time.time())
         now = formatdate(usegmt=True)
         resource = {
             "sid": sid,

@@ -266,19 +266,27 @@ def test_the_pace_queues_rate_per_second_and_never_more_than_two_seconds_waiting
     step = run_tick(rt, campaign_id, token, MORNING)
     assert step.queued == [] and step.after_s == notices.TICK_S  # nothing is owed at the start
     step = run_tick(rt, campaign_id, step.token, MORNING + timedelta(seconds=1))
-    assert len(step.queued) == 10
-    # A late tick does not catch up more than one second's worth (BURST_S).
-    step = run_tick(rt, campaign_id, step.token, MORNING + timedelta(seconds=5))
-    assert len(step.queued) == 10
-    # Twenty are waiting to be sent (2 s of pace): nothing more until they go.
-    step = run_tick(rt, campaign_id, step.token, MORNING + timedelta(seconds=6))
+    mark_sent(rt, step.queued)
+    # A tick 1.5 s after the last queues 15: the half second is not lost.
+    step = run_tick(rt, campaign_id, step.token, MORNING + timedelta(seconds=2.5))
+    assert len(step.queued) == 15
+    # Fifteen wait to be sent and the room is two seconds of pace (20): five more, then none.
+    step = run_tick(rt, campaign_id, step.token, MORNING + timedelta(seconds=3.5))
+    assert len(step.queued) == 5
+    step = run_tick(rt, campaign_id, step.token, MORNING + timedelta(seconds=4.5))
     assert step.queued == []
-    mark_sent(rt, [r.id for r in rows(rt, campaign_id) if r.status == "queued"])
-    step = run_tick(rt, campaign_id, step.token, MORNING + timedelta(seconds=7))
-    assert len(step.queued) == 10
     statuses = [r.status for r in rows(rt, campaign_id)]
-    assert statuses[:20] == ["sent"] * 20 and statuses[20:30] == ["queued"] * 10  # household order
+    assert statuses[:10] == ["sent"] * 10 and statuses[10:30] == ["queued"] * 20  # household order
     assert statuses[30:] == ["scheduled"] * 10
+
+
+def test_a_late_tick_catches_up_two_seconds_worth_at_most(rt: Runtime) -> None:
+    for n in range(1, 101):
+        household(rt, n)
+    campaign_id = make(rt, rate=10)
+    step = run_tick(rt, campaign_id, start(rt, campaign_id), MORNING)
+    step = run_tick(rt, campaign_id, step.token, MORNING + timedelta(seconds=30))
+    assert len(step.queued) == 20
 
 
 def test_a_tick_with_a_spent_token_or_on_a_paused_campaign_does_nothing(forty: Runtime) -> None:
