@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from intake.consent import OPTED_OUT
 from intake.deadlines import HONDURAS
+from intake.failure_actions import RETRY_SUFFIX, SMS_SUFFIX
 from intake.identifiers import channel_of
 from intake.models import (
     ConsentEvent,
@@ -231,7 +232,11 @@ def _chunk(session: Session, campaign: NoticeCampaign, after: str, channels: Cha
         to, sender, template_vars = phone, channels.sms_from, ""
         if contact_id in whatsapp_from and (contact_id, "whatsapp") not in unreachable:
             to, sender = f"whatsapp:{phone}", whatsapp_from[contact_id]
-            template_vars = variables_json(variables)
+            # WhatsApp keeps the accents; the place is the SMS's (shortened the same way if it was
+            # long), so an SMS sent instead, from this text, is still one segment.
+            if variables["2"] == to_gsm7(place.strip()):
+                variables["2"] = place.strip()
+            body, template_vars = TEMPLATES[PAYMENT_DAY].render(variables), variables_json(variables)
         skip = ""
         if contact_id in opted:
             # An opt-out on either channel: the person asked the line to stop, and a notice by
@@ -639,20 +644,13 @@ def progress(session: Session, campaign: NoticeCampaign, now: datetime) -> Progr
         counts[bucket] += n
         if bucket in ("failed", "skipped"):
             reasons[klass or "technical"] = reasons.get(klass or "technical", 0) + n
-    recent = (
-        session.scalar(
-            select(func.count())
-            .select_from(OutboundMessage)
-            .where(OutboundMessage.campaign_id == campaign.id, OutboundMessage.sent_at >= now - timedelta(seconds=60))
-        )
-        or 0
-    )
-    fallbacks = (
-        session.scalar(
-            select(func.count())
-            .select_from(OutboundMessage)
-            .where(OutboundMessage.campaign_id == campaign.id, OutboundMessage.key.like("%:sms"))
-        )
-        or 0
-    )
-    return Progress(counts, reasons, fallbacks, recent / 60.0, sum(counts.values()))
+
+    def count(*conditions: ColumnElement[bool]) -> int:
+        query = select(func.count()).select_from(OutboundMessage).where(OutboundMessage.campaign_id == campaign.id)
+        return session.scalar(query.where(*conditions)) or 0
+
+    recent = count(OutboundMessage.sent_at >= now - timedelta(seconds=60))
+    fallbacks = count(OutboundMessage.key.like("%" + SMS_SUFFIX))
+    retries = count(OutboundMessage.key.like("%" + RETRY_SUFFIX))
+    # Households: an SMS instead of WhatsApp and a second try are counted by status, not as homes.
+    return Progress(counts, reasons, fallbacks, recent / 60.0, sum(counts.values()) - fallbacks - retries)

@@ -186,6 +186,8 @@ def test_only_active_households_with_a_scheduled_payment_get_a_row_each_and_skip
 def test_a_person_who_wrote_on_whatsapp_gets_the_template_from_the_number_they_wrote_to(rt: Runtime) -> None:
     household(rt, 1)
     household(rt, 2)
+    with rt.sessions() as session, session.begin():
+        session.execute(update(Payment).values(collection_point="Alcaldía de Colón"))
     receive(rt, "hola", f"whatsapp:{phone_of(1)}")
     channels = notices.Channels(SMS_FROM, {"payment_day": "HX" + "1" * 32})
     campaign_id = make(rt)
@@ -197,8 +199,10 @@ def test_a_person_who_wrote_on_whatsapp_gets_the_template_from_the_number_they_w
         "+50422220000",  # what receive() writes to
         "payment_day",
     )
-    assert '"1": "martes 15 de diciembre"' in first.template_vars
+    assert '"1": "martes 15 de diciembre"' in first.template_vars and "Alcaldía de Colón" in first.template_vars
+    assert "en Alcaldía de Colón." in first.body  # WhatsApp keeps the accents; SMS is GSM-7
     assert (second.to_address, second.template, second.template_vars) == (phone_of(2), "", "")
+    assert "en Alcaldia de Colon." in second.body and second.encoding == "GSM-7"
 
 
 def test_without_an_approved_template_whatsapp_people_get_the_sms(rt: Runtime) -> None:
@@ -410,3 +414,25 @@ def test_cancel_skips_what_was_not_queued(forty: Runtime) -> None:
         seen = notices.progress(session, session.get_one(NoticeCampaign, campaign_id), MORNING)
     assert seen.counts == {"scheduled": 0, "queued": 10, "sent": 0, "delivered": 0, "failed": 0, "skipped": 30}
     assert seen.reasons == {"cancelled": 30} and seen.total == 40
+
+
+def test_progress_counts_households_once_whatever_their_follow_ups(rt: Runtime) -> None:
+    from intake.failure_actions import after_failure
+
+    for n in range(1, 4):
+        household(rt, n)
+    receive(rt, "hola", f"whatsapp:{phone_of(1)}")
+    channels = notices.Channels(SMS_FROM, {"payment_day": "HX" + "1" * 32})
+    campaign_id = make(rt)
+    run_tick(rt, campaign_id, start(rt, campaign_id, channels=channels), MORNING, channels)
+    first, second, _ = rows(rt, campaign_id)
+    with rt.sessions() as session, session.begin():
+        for row, code in ((first, 63024), (second, 30003)):
+            failed = session.get_one(OutboundMessage, row.id)
+            failed.status, failed.error_class = "failed", "permanent" if code == 63024 else "temporary"
+            after_failure(session, failed, code, MORNING, SMS_FROM)
+    with rt.sessions() as session:
+        seen = notices.progress(session, session.get_one(NoticeCampaign, campaign_id), MORNING)
+    assert seen.total == 3 and seen.sms_fallbacks == 1
+    # The SMS instead goes now (queued); the second try waits for its hour (scheduled).
+    assert seen.counts == {"scheduled": 2, "queued": 1, "sent": 0, "delivered": 0, "failed": 2, "skipped": 0}
