@@ -10,13 +10,13 @@ RASA := $(RASA_VENV)/bin/rasa
 FLASK := $(VENV)/bin/flask --app intake
 PRISM_DIR := tools/prism
 
-.PHONY: run test chaos setup env migrate demo-registry train validate lint format bench nlu nlu-report clean
+.PHONY: run test chaos setup prism env migrate demo-registry train validate lint format bench nlu nlu-report clean
 
 run: setup env migrate demo-registry train
 	$(PY) -m stack.launch
 
 # The chaos suite (tests/chaos/) runs beside the rest: it mostly waits out its faults.
-test: setup
+test: setup prism
 	scripts/install-chromium
 	scripts/rasa-validate
 	$(VENV)/bin/ruff check .
@@ -27,7 +27,10 @@ test: setup
 chaos: setup
 	$(PY) -m pytest -m chaos tests/chaos -v
 
-setup: $(VENV)/.installed $(RASA_VENV)/.installed $(PRISM_DIR)/node_modules/.installed
+setup: $(VENV)/.installed $(RASA_VENV)/.installed
+
+# Only the suite needs it (tests/contracts/): `make run` does not need Node.js.
+prism: $(PRISM_DIR)/node_modules/.installed
 
 $(VENV)/.installed: requirements/app.txt
 	test -x $(PY) || $(APP_PYTHON) -m venv $(VENV)

@@ -23,7 +23,7 @@ from intake.twilio_messages import ListingError, TwilioMessages
 from stack.paths import ROOT
 from stack.twilio_standin import MESSAGES_PATH, SPEC_PATH, TwilioStandIn
 
-# Installed by `make setup` (Makefile: tools/prism/node_modules/.installed), never at test time.
+# Installed by `make prism` (which `make test` runs), never at test time.
 PRISM = ROOT / "tools" / "prism" / "node_modules" / ".bin" / "prism"
 PRISM_START_TIMEOUT_S = 60.0
 SID = "AC" + "4" * 32  # Prism checks the path's AccountSid against Twilio's pattern ^AC[0-9a-fA-F]{32}$
@@ -67,9 +67,9 @@ class Prism:
 
 def start_prism(spec: Path, upstream: str, log: Path) -> Prism:
     if not PRISM.exists():
-        # make test runs `make setup` first, which installs it: a missing Prism is a broken setup,
+        # make test runs `make prism` first, which installs it: a missing Prism is a broken setup,
         # and skipping would let every request go unchecked without anyone noticing.
-        pytest.fail(f"Prism is not installed ({PRISM.relative_to(ROOT)} is missing): run `make setup`")
+        pytest.fail(f"Prism is not installed ({PRISM.relative_to(ROOT)} is missing): run `make prism`")
     port = _free_port()
     # --errors: a request or response that breaks the description is answered with an error
     # (422, or 500 for the response) instead of only being reported in the sl-violations header.
