@@ -112,15 +112,19 @@ def _start_chain(campaign_id: int, token: str) -> None:
         click.echo("the queue is unreachable; the campaign starts when it comes back (the sweeper)", err=True)
 
 
+def _go(campaign_id: int, move: Callable[..., str], done: str) -> None:
+    """Start or resume: the state changes in one transaction, then the first tick is enqueued."""
+    rt = runtime()
+    channels = notices.channels_for(rt.settings)
+    token = _run(lambda s: move(s, _campaign(s, campaign_id), channels, _actor(), rt.now()))
+    _start_chain(campaign_id, token or "")
+    click.echo(f"campaign {campaign_id} {done}")
+
+
 @notices_cli.command("start", help="Start sending a draft campaign, at its pace and within its hours.")
 @click.argument("campaign_id", metavar="CAMPAIGN", type=int)
 def start_cmd(campaign_id: int) -> None:
-    rt = runtime()
-    token = _run(
-        lambda s: notices.start(s, _campaign(s, campaign_id), notices.channels_for(rt.settings), _actor(), rt.now())
-    )
-    _start_chain(campaign_id, token or "")
-    click.echo(f"campaign {campaign_id} started")
+    _go(campaign_id, notices.start, "started")
 
 
 @notices_cli.command("pause", help="Stop queueing notices (those already queued, a few seconds' worth, still go).")
@@ -133,12 +137,7 @@ def pause_cmd(campaign_id: int) -> None:
 @notices_cli.command("resume", help="Go on from where a paused campaign stopped.")
 @click.argument("campaign_id", metavar="CAMPAIGN", type=int)
 def resume_cmd(campaign_id: int) -> None:
-    rt = runtime()
-    token = _run(
-        lambda s: notices.resume(s, _campaign(s, campaign_id), notices.channels_for(rt.settings), _actor(), rt.now())
-    )
-    _start_chain(campaign_id, token or "")
-    click.echo(f"campaign {campaign_id} resumed")
+    _go(campaign_id, notices.resume, "resumed")
 
 
 @notices_cli.command("cancel", help="Stop for good; notices not yet queued are never sent.")

@@ -45,7 +45,9 @@ def follow_ups(rt: Runtime, outbound_id: int) -> list[OutboundMessage]:
     with rt.sessions() as session:
         return list(
             session.scalars(
-                select(OutboundMessage).where(OutboundMessage.key.like(f"{key}:%")).order_by(OutboundMessage.id)
+                select(OutboundMessage)
+                .where(OutboundMessage.key.in_([f"{key}:sms", f"{key}:retry1"]))
+                .order_by(OutboundMessage.id)
             )
         )
 
@@ -54,12 +56,17 @@ def sender(rt: Runtime, twilio: TwilioStandIn) -> TwilioSender:
     return TwilioSender(SID, TOKEN, twilio.url, CALLBACK, sms_from=rt.settings.twilio_sms_number)
 
 
+def send(rt: Runtime, twilio: TwilioStandIn, outbound_id: int) -> str:
+    """Send it to the stand-in; Twilio's sid for it."""
+    assert send_one(rt.sessions, outbound_id, sender(rt, twilio), rt.now) == "sent"
+    return str(_row(rt, outbound_id).provider_sid)
+
+
 def test_no_whatsapp_on_the_number_sends_the_notice_once_by_sms(
     client: FlaskClient, rt: Runtime, twilio: TwilioStandIn
 ) -> None:
     outbound_id = notice(rt)
-    assert send_one(rt.sessions, outbound_id, sender(rt, twilio), rt.now) == "sent"
-    sid = str(_row(rt, outbound_id).provider_sid)
+    sid = send(rt, twilio, outbound_id)
     # Twilio reports it twice (failed, then undelivered) and retries one callback: one SMS.
     for status in ("failed", "undelivered", "failed"):
         assert callback(client, sid, status, outbound_id, code="63024") == 204
@@ -91,20 +98,21 @@ def test_a_refusal_at_send_time_is_followed_up_the_same_way(rt: Runtime, twilio:
 def test_a_reply_that_fails_is_never_sent_again_by_itself(
     client: FlaskClient, rt: Runtime, twilio: TwilioStandIn
 ) -> None:
-    outbound_id = _outbound(rt)  # a reply
-    assert send_one(rt.sessions, outbound_id, sender(rt, twilio), rt.now) == "sent"
-    sid = str(_row(rt, outbound_id).provider_sid)
-    assert callback(client, sid, "undelivered", outbound_id, code="63024") == 204
-    assert callback(client, sid + "x", "undelivered", None, code="30003") == 204
-    assert follow_ups(rt, outbound_id) == []
+    from tests.intake.test_delivery_status import another_reply
+
+    first = _outbound(rt)  # replies, to WhatsApp
+    second = another_reply(rt, first)
+    assert callback(client, send(rt, twilio, first), "undelivered", first, code="63024") == 204
+    assert callback(client, send(rt, twilio, second), "undelivered", second, code="30003") == 204
+    assert [_row(rt, i).error_class for i in (first, second)] == ["permanent", "temporary"]
+    assert follow_ups(rt, first) == [] and follow_ups(rt, second) == []
 
 
 def test_a_phone_off_gets_the_notice_once_more_six_hours_later_within_the_hours(
     client: FlaskClient, rt: Runtime, twilio: TwilioStandIn
 ) -> None:
     outbound_id = notice(rt)
-    assert send_one(rt.sessions, outbound_id, sender(rt, twilio), rt.now) == "sent"
-    sid = str(_row(rt, outbound_id).provider_sid)
+    sid = send(rt, twilio, outbound_id)
     assert callback(client, sid, "undelivered", outbound_id, code="30003") == 204
     (again,) = follow_ups(rt, outbound_id)
     assert again.key.endswith(":retry1") and again.status == "scheduled"
