@@ -46,6 +46,7 @@ from intake.models import (
 )
 from intake.outbound_rows import new_outbound
 from intake.pseudonyms import pseudonym_for
+from intake.reachability import unreachable_channels
 from intake.reply_templates import MONTH_NAMES
 from intake.settings import Settings
 from intake.sms_text import GSM7_SINGLE, sms_cost, to_gsm7
@@ -224,7 +225,7 @@ def _chunk(session: Session, campaign: NoticeCampaign, after: str, channels: Cha
     known = list(contacts.values())
     opted = _opted_out(session, known)
     whatsapp_from = _whatsapp_senders(session, known) if channels.whatsapp else {}
-    unreachable = _unreachable(session, known)
+    unreachable = unreachable_channels(session, known)
     out = []
     for household_id, phone, day, place in rows:
         contact_id = contacts.get(phone)
@@ -278,36 +279,6 @@ def _whatsapp_senders(session: Session, contact_ids: list[int]) -> dict[int, str
         select(InboundMessage.contact_id, InboundMessage.to_address).join(last, InboundMessage.id == last.c.last)
     )
     return dict(rows.all())
-
-
-def _unreachable(session: Session, contact_ids: list[int]) -> set[tuple[int, str]]:
-    """(contact, channel) whose last message failed as a number that cannot get it (21211, 30005,
-    63024 …: error class "permanent"), with no message from the person on that channel since."""
-    if not contact_ids:
-        return set()
-    failed = session.execute(
-        select(OutboundMessage.contact_id, OutboundMessage.to_address, func.max(OutboundMessage.created_at))
-        .where(OutboundMessage.contact_id.in_(contact_ids), OutboundMessage.error_class == "permanent")
-        .where(OutboundMessage.status.in_(("failed", "undelivered")))
-        .group_by(OutboundMessage.contact_id, OutboundMessage.to_address)
-    ).all()
-    if not failed:
-        return set()
-    wrote = {
-        (c, ch): as_utc(at)
-        for c, ch, at in session.execute(
-            select(InboundMessage.contact_id, InboundMessage.channel, func.max(InboundMessage.received_at))
-            .where(InboundMessage.contact_id.in_([f[0] for f in failed]))
-            .group_by(InboundMessage.contact_id, InboundMessage.channel)
-        )
-    }
-    out = set()
-    for contact_id, to_address, at in failed:
-        channel = channel_of(to_address)
-        since = wrote.get((contact_id, channel))
-        if since is None or since < as_utc(at):
-            out.add((contact_id, channel))
-    return out
 
 
 @dataclass

@@ -20,6 +20,7 @@ from intake.failure_actions import after_failure
 from intake.identifiers import channel_of
 from intake.models import InboundMessage, OutboundMessage
 from intake.outbound_rows import new_outbound
+from intake.reachability import unreachable
 from intake.whatsapp_window import window_open
 
 log = logging.getLogger(__name__)
@@ -183,6 +184,11 @@ def send_one(sessions: Callable[[], Session], outbound_id: int, sender: Sender, 
         # and the WhatsApp window may have closed.
         if consent.stops(session, row):
             row.status, row.error_class, row.sent_at = "skipped", "optout", None
+            return "skipped"
+        if row.kind in consent.LINE_STARTED and unreachable(session, row.contact_id, channel_of(row.to_address)):
+            # The number failed for good on this channel (21211, 30006, 63024 …): the same would
+            # fail again. An answer to what the person writes still goes: their writing proves it.
+            row.status, row.error_class, row.sent_at = "skipped", "permanent", None
             return "skipped"
         draft = Draft(row.id, row.from_address, row.to_address, row.body)
         if needs_template(session, row, now()):

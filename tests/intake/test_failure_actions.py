@@ -151,3 +151,26 @@ def test_a_paused_campaigns_notices_tried_again_wait_with_it(rt: Runtime) -> Non
         session.execute(update(NoticeCampaign).values(status="running"))
     with rt.sessions() as session, session.begin():
         assert len(promote_due(session, MORNING)) == 1
+
+
+def test_a_number_that_failed_for_good_gets_no_more_notices_until_the_person_writes(
+    client: FlaskClient, rt: Runtime, twilio: TwilioStandIn
+) -> None:
+    from tests.intake.case_helpers import receive
+    from tests.intake.test_delivery_status import another_reply
+
+    first = notice(rt)
+    assert callback(client, send(rt, twilio, first), "undelivered", first, code="63003") == 204
+    posts = len(twilio.messages)
+    later = another_reply(rt, first)  # another message of the line's to the same WhatsApp number
+    with rt.sessions() as session, session.begin():
+        session.execute(update(OutboundMessage).where(OutboundMessage.id == later).values(kind="case_notice"))
+    assert send_one(rt.sessions, later, sender(rt, twilio), rt.now) == "skipped"
+    assert (_row(rt, later).status, _row(rt, later).error_class) == ("skipped", "permanent")
+    assert len(twilio.messages) == posts  # nothing went to Twilio
+    # The person writes on WhatsApp again: the number works, and the next notice goes.
+    receive(rt, "hola", "whatsapp:+50499887766")
+    again = another_reply(rt, later)
+    with rt.sessions() as session, session.begin():
+        session.execute(update(OutboundMessage).where(OutboundMessage.id == again).values(kind="case_notice"))
+    assert send_one(rt.sessions, again, sender(rt, twilio), rt.now) == "sent"
