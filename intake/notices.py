@@ -607,6 +607,16 @@ class Progress:
         left = self.counts["scheduled"] + self.counts["queued"]
         return left / rate_per_s / 3600 if rate_per_s else 0.0
 
+    def time_left(self, rate_per_s: float) -> str:
+        """'unos 5 minutos', 'unas 6,9 horas': what staff read (allowed hours only)."""
+        hours = self.eta_hours(rate_per_s)
+        minutes = math.ceil(hours * 60)
+        if minutes <= 1:
+            return "menos de un minuto"
+        if hours < 1:
+            return f"unos {minutes} minutos"
+        return f"unas {hours:.1f} horas".replace(".", ",")
+
 
 def progress(session: Session, campaign: NoticeCampaign, now: datetime) -> Progress:
     """Counts by status over the campaign's own rows (one indexed GROUP BY, not the whole table)."""

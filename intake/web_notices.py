@@ -12,6 +12,7 @@ from intake.broker import NOTICE_TICK
 from intake.delivery import CLASS_LABELS
 from intake.models import NoticeCampaign, NoticeCampaignEvent
 from intake.queue import enqueue
+from intake.reply_templates import cycle_name
 from intake.runtime import runtime
 from intake.staff_views import local
 from intake.web_staff import login_required
@@ -45,6 +46,7 @@ def index() -> ResponseReturnValue:
         "staff/notices.html",
         campaigns=campaigns,
         names=notices.STATUS_NAMES,
+        cycle_name=cycle_name,
         staff=g.staff,
         csrf=g.staff_session.csrf_token,
         local=local,
@@ -80,6 +82,7 @@ def campaign_page(campaign_id: int, problem: str = "") -> str:
         names=notices.STATUS_NAMES,
         events=events,
         problem=problem,
+        cycle_name=cycle_name,
         staff=g.staff,
         csrf=g.staff_session.csrf_token,
         local=local,

@@ -68,7 +68,7 @@ def test_the_campaign_page_shows_the_numbers_the_database_has(app: Flask, rt: Ru
     shown = counts_on(page)
     assert shown["Programados"] == 2 and shown["En cola"] == 2 and shown["Enviados"] == 4
     assert shown["Entregados"] == 3 and shown["Fallidos"] == 1 and shown["Omitidos"] == 0
-    assert shown["teléfono apagado o sin cobertura"] == 1
+    assert shown["Teléfono apagado o sin cobertura"] == 1
     assert "12 hogares" in page and "enviando" in page and "+504" not in page
 
 
@@ -106,7 +106,7 @@ def test_cancel_needs_the_box_ticked(app: Flask, rt: Runtime, sent_some: int) ->
     response = client.post(f"/staff/avisos/{sent_some}/cancelar", data={"csrf_token": token, "confirm": "si"})
     assert response.status_code == 302
     shown = counts_on(client.get(f"/staff/avisos/{sent_some}").get_data(as_text=True))
-    assert shown["Programados"] == 0 and shown["Omitidos"] == 2 and shown["aviso cancelado antes de enviarse"] == 2
+    assert shown["Programados"] == 0 and shown["Omitidos"] == 2 and shown["Aviso cancelado antes de enviarse"] == 2
 
 
 def test_agents_and_the_committee_may_not_see_or_touch_a_campaign(app: Flask, rt: Runtime, sent_some: int) -> None:
