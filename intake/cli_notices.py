@@ -102,8 +102,10 @@ def preview_cmd(campaign_id: int) -> None:
     if seen.sample:
         click.echo(f"sample ({seen.sample_segments} segment(s), {len(seen.sample)} characters):")
         click.echo(f"  {seen.sample}")
-    if not rt.settings.twilio_sms_number:
+    if not notices.channels_for(rt.settings).sms_from:
         click.echo("warning: TWILIO_SMS_NUMBER is not set; the campaign cannot start without it", err=True)
+    elif not rt.settings.twilio_sends_for_real:
+        click.echo("no Twilio account: notices will be recorded by the console sender, not sent")
 
 
 def _start_chain(campaign_id: int, token: str) -> None:

@@ -118,8 +118,14 @@ class Recipient:
     skip: str  # "" to send, else the class it is skipped for
 
 
+# Without a Twilio account (`make run`) the console sender records notices instead of sending
+# them; they are recorded as from the demo line's number (scripts/send-webhook.py writes to it).
+CONSOLE_SMS_FROM = "+50422220000"
+
+
 def channels_for(settings: Settings) -> Channels:
-    return Channels(settings.twilio_sms_number, dict(settings.whatsapp_templates))
+    sms_from = settings.twilio_sms_number or ("" if settings.twilio_sends_for_real else CONSOLE_SMS_FROM)
+    return Channels(sms_from, dict(settings.whatsapp_templates))
 
 
 def notice_key(cycle: str, household_id: str) -> str:

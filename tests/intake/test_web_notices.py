@@ -140,7 +140,9 @@ def test_resume_without_the_sms_number_says_what_is_missing(
     from intake.runtime import runtime
 
     live = runtime()  # the app's own (create_app may have made it anew from the same settings)
-    monkeypatch.setattr(live, "settings", replace(live.settings, twilio_sms_number=""))
+    monkeypatch.setattr(
+        live, "settings", replace(live.settings, twilio_sms_number="", twilio_account_sid="AC" + "2" * 32)
+    )
     response = client.post(f"/staff/avisos/{sent_some}/reanudar", data={"csrf_token": token})
     assert response.status_code == 409
     assert "falta configurar el número de SMS de la línea (TWILIO_SMS_NUMBER)" in response.get_data(as_text=True)
