@@ -81,7 +81,7 @@ format: setup
 bench: setup train
 	$(PY) -m bench.import_rate
 	$(PY) -m bench.webhook_latency
-	$(PY) -m bench.campaign --households 10000 --rate 50
+	$(PY) -m bench.campaign --households 10000 --rate 40
 
 # Held-out NLU accuracy, per-intent F1, confusions and entity scores, written to docs/nlu.md.
 nlu-report: setup

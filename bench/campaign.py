@@ -8,7 +8,7 @@ seconds. It reports the notices the stand-in received per household, the pace in
 buckets (its median, and the highest 10-second mean), and the time 200,000 households take at
 the configured pace. tests/stack/test_campaign_kill.py runs the same with assertions.
 
-    .venv/bin/python -m bench.campaign --households 10000 --rate 100
+    .venv/bin/python -m bench.campaign --households 10000 --rate 40
 """
 
 from __future__ import annotations
@@ -86,6 +86,26 @@ class CampaignRun:
 
     def max_window_rate(self) -> float:
         return max(self.windows(), default=0.0)
+
+    def problems(self) -> list[str]:
+        """What breaks the campaign's promises: one notice per eligible household and none to an
+        opt-out, every row made once, and the pace within 10 % over any ten seconds."""
+        found = []
+        if self.campaign_status != "completed":
+            found.append(f"campaign {self.campaign_status or 'missing'}, not completed")
+        if len(self.rows_per_household) != self.households or set(self.rows_per_household.values()) != {1}:
+            found.append("not exactly one row per household")
+        if dict(self.statuses) != {"sent": self.eligible, "skipped": len(self.opted_out)}:
+            found.append(f"statuses {dict(self.statuses)}")
+        if len(self.posts_to) != self.eligible or set(self.posts_to.values()) != {1}:
+            found.append("not exactly one notice per eligible household")
+        if set(self.posts_to) & self.opted_out:
+            found.append("a notice went to a number that said BAJA")
+        if not 0.9 * self.rate <= self.median_rate() <= 1.1 * self.rate:
+            found.append(f"typical pace {self.median_rate():.1f}/s, not within 10 % of {self.rate:g}/s")
+        if self.max_window_rate() > 1.1 * self.rate:
+            found.append(f"ten seconds at {self.max_window_rate():.1f}/s, over {self.rate:g}/s by more than 10 %")
+        return found
 
     def hours_for(self, households: int) -> float:
         return households / self.rate / 3600
@@ -263,13 +283,16 @@ def run(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--households", type=int, default=10_000)
-    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--rate", type=float, default=40.0)
     parser.add_argument("--opt-out-every", type=int, default=50)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/11")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         result = run(args.households, args.rate, args.redis_url, Path(tmp), args.opt_out_every)
     print(result.report())
+    problems = result.problems()
+    print("\n".join(f"FAILED: {p}" for p in problems) or "every promise kept")
+    raise SystemExit(1 if problems else 0)
 
 
 if __name__ == "__main__":

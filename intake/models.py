@@ -120,7 +120,10 @@ class OutboundMessage(Base):
     """A reply to send (or sent) through Twilio; `key` makes each reply unique."""
 
     __tablename__ = "outbound_messages"
-    __table_args__ = (Index("ix_outbound_campaign_status", "campaign_id", "status"),)
+    __table_args__ = (
+        Index("ix_outbound_campaign_status", "campaign_id", "status"),
+        Index("ix_outbound_contact", "contact_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(80), unique=True)

@@ -58,10 +58,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('not_before', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_foreign_key('fk_outbound_campaign', 'notice_campaigns', ['campaign_id'], ['id'])
         batch_op.create_index('ix_outbound_campaign_status', ['campaign_id', 'status'])
+        # Reachability (intake/reachability.py) reads a contact's messages before each notice goes.
+        batch_op.create_index('ix_outbound_contact', ['contact_id'])
 
 
 def downgrade() -> None:
     with op.batch_alter_table('outbound_messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbound_contact')
         batch_op.drop_index('ix_outbound_campaign_status')
         batch_op.drop_constraint('fk_outbound_campaign', type_='foreignkey')
         batch_op.drop_column('not_before')
