@@ -435,7 +435,7 @@ def tick(session: Session, campaign_id: int, token: str, channels: Channels, pse
     # The first tick of the morning owes nothing for the night.
     opening = campaign.pause_reason == CLOSED
     campaign.pause_reason = ""
-    if _config_failures(session, campaign.id) >= CONFIG_FAILURES_PAUSE:
+    if _config_failures(session, campaign.id, _went_on_at(session, campaign)) >= CONFIG_FAILURES_PAUSE:
         pause(session, campaign, "sistema", now, "error de configuración")
         return Tick([], "", 0.0)
     if not campaign.materialized and _few_waiting(session, campaign.id):
@@ -487,12 +487,26 @@ def _first_waiting(session: Session, campaign_id: int) -> bool:
     return session.scalar(_waiting_rows(campaign_id).limit(1)) is not None
 
 
-def _config_failures(session: Session, campaign_id: int) -> int:
+def _went_on_at(session: Session, campaign: NoticeCampaign) -> datetime:
+    """When the campaign was last started or resumed: failures before that were seen by whoever resumed it."""
+    return (
+        session.scalar(
+            select(func.max(NoticeCampaignEvent.at)).where(
+                NoticeCampaignEvent.campaign_id == campaign.id, NoticeCampaignEvent.action.in_(("start", "resume"))
+            )
+        )
+        or campaign.created_at
+    )
+
+
+def _config_failures(session: Session, campaign_id: int, since: datetime) -> int:
+    """Failures for a wrong template or account setting since the campaign last went on."""
     return (
         session.scalar(
             select(func.count())
             .select_from(OutboundMessage)
             .where(OutboundMessage.campaign_id == campaign_id, OutboundMessage.error_class == "config")
+            .where(OutboundMessage.sent_at >= since)
         )
         or 0
     )

@@ -361,17 +361,29 @@ def test_a_wrong_template_setting_pauses_the_campaign_after_ten_failures(forty: 
     rt = forty
     campaign_id = make(rt)
     step = run_tick(rt, campaign_id, start(rt, campaign_id), MORNING)
-    with rt.sessions() as session, session.begin():
-        ids = [r.id for r in rows(rt, campaign_id)][:10]
-        session.execute(
-            update(OutboundMessage)
-            .where(OutboundMessage.id.in_(ids))
-            .values(status="failed", error_code=63027, error_class="config")
-        )
-    assert run_tick(rt, campaign_id, step.token, MORNING + timedelta(seconds=1)) == notices.Tick([], "", 0.0)
+
+    def fail(ids: list[int], at: datetime) -> None:
+        with rt.sessions() as session, session.begin():
+            session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id.in_(ids))
+                .values(status="failed", error_code=63027, error_class="config", sent_at=at)
+            )
+
+    ids = [r.id for r in rows(rt, campaign_id)]
+    fail(ids[:9], MORNING + timedelta(seconds=1))
+    step = run_tick(rt, campaign_id, step.token, MORNING + timedelta(seconds=2))
+    assert step.token  # nine: it goes on
+    fail(ids[9:10], MORNING + timedelta(seconds=2))
+    assert run_tick(rt, campaign_id, step.token, MORNING + timedelta(seconds=3)) == notices.Tick([], "", 0.0)
     with rt.sessions() as session:
         campaign = session.get_one(NoticeCampaign, campaign_id)
         assert (campaign.status, campaign.pause_reason) == ("paused", "error de configuración")
+    # Someone fixes the setting and resumes: the old failures do not pause it again.
+    later = MORNING + timedelta(minutes=5)
+    with rt.sessions() as session, session.begin():
+        token = notices.resume(session, session.get_one(NoticeCampaign, campaign_id), CHANNELS, "admin", later)
+    assert run_tick(rt, campaign_id, token, later + timedelta(seconds=1)).token
 
 
 def test_a_stopped_dispatcher_is_started_again_with_a_new_token(forty: Runtime) -> None:
