@@ -324,7 +324,7 @@ def preview(session: Session, campaign: NoticeCampaign, channels: Channels) -> P
     return out
 
 
-def check_channels(campaign: NoticeCampaign, channels: Channels) -> None:
+def check_channels(channels: Channels) -> None:
     if not channels.sms_from:
         raise CampaignError(
             "TWILIO_SMS_NUMBER",
@@ -336,7 +336,7 @@ def start(session: Session, campaign: NoticeCampaign, channels: Channels, actor:
     """Draft -> running; returns the token of the first tick to enqueue."""
     if campaign.status != DRAFT:
         raise CampaignError("status", f"campaign {campaign.id} is {campaign.status}, only a draft can start")
-    check_channels(campaign, channels)
+    check_channels(channels)
     campaign.status, campaign.started_at = RUNNING, now
     _log(session, campaign, actor, "start", now)
     return _new_chain(campaign, now)
@@ -353,7 +353,7 @@ def pause(session: Session, campaign: NoticeCampaign, actor: str, now: datetime,
 def resume(session: Session, campaign: NoticeCampaign, channels: Channels, actor: str, now: datetime) -> str:
     if campaign.status != PAUSED:
         raise CampaignError("status", f"campaign {campaign.id} is {campaign.status}, only a paused one can resume")
-    check_channels(campaign, channels)
+    check_channels(channels)
     campaign.status, campaign.pause_reason = RUNNING, ""
     _log(session, campaign, actor, "resume", now)
     return _new_chain(campaign, now)
