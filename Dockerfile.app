@@ -5,6 +5,8 @@ COPY requirements/app.txt requirements/app.txt
 RUN pip install --no-cache-dir -r requirements/app.txt
 COPY intake intake
 COPY worker worker
+# The complaint-category classifier, trained at build time (a second) so no container trains its own.
+RUN python -c "from intake.categories import save; save()"
 RUN useradd --system app
 # The fallback's spool (a named volume takes this directory's owner): fallback writes, worker imports.
 RUN mkdir -p /app/var/spool && chown app /app/var/spool

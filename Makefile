@@ -83,7 +83,8 @@ bench: setup train
 	$(PY) -m bench.webhook_latency
 	$(PY) -m bench.campaign --households 10000 --rate 40
 
-# Held-out NLU accuracy, per-intent F1, confusions and entity scores, written to docs/nlu.md.
+# Held-out NLU accuracy, per-intent F1, confusions and entity scores, and the complaint stories'
+# category and place accuracy, written to docs/nlu.md.
 nlu-report: setup
 	$(PY) -m stack.nlu_report
 

@@ -22,6 +22,8 @@ FIXED_CATEGORY = {"information": "solicitud_informacion", "appeal": "apelacion_s
 KIND = {"grievance": "queja", "data_update": "solicitud", "appeal": "apelación", "information": "solicitud"}
 FORM_SLOTS = (
     "category",
+    "category_guess",
+    "category_from_story",
     "needs_cycle",
     "municipality",
     "cycle",
@@ -33,7 +35,7 @@ SENSITIVE = ("maltrato", "cobro_indebido")
 FILED_TEMPLATE = "{{caso_registrado}}"
 # What a "change" choice at the confirmation empties, so the form asks it again.
 CHANGES = {
-    "change_category": ("category", "needs_cycle", "cycle"),
+    "change_category": ("category", "category_guess", "category_from_story", "needs_cycle", "cycle"),
     "change_municipality": ("municipality",),
     "change_cycle": ("cycle",),
     "change_description": ("description",),
@@ -82,7 +84,7 @@ def case_type_of(tracker: Tracker) -> str:
 def start_case(dispatcher: CollectingDispatcher, tracker: Tracker, case_type: str, narrative: bool) -> list[EventType]:
     """Reset the form for a new case of `case_type`; a story that opened it counts as its description."""
     try:
-        opening = intake_client.start_case_form(tracker.sender_id, narrative)
+        started = intake_client.start_case_form(tracker.sender_id, narrative, case_type)
     except intake_client.IntakeUnavailable:
         dispatcher.utter_message(text=texts.SERVICE_DOWN)
         return []
@@ -91,9 +93,27 @@ def start_case(dispatcher: CollectingDispatcher, tracker: Tracker, case_type: st
     events.append(SlotSet("case_type", case_type))
     if case_type in FIXED_CATEGORY:
         events.append(SlotSet("category", FIXED_CATEGORY[case_type]))
-    if opening:
+    else:
+        events += _category_from_story(started.get("category") or {})
+    if started.get("opening"):
         events.append(SlotSet("description", "received"))
     return events
+
+
+def _category_from_story(reading: dict[str, Any]) -> list[EventType]:
+    """The category intake read in the opening story: taken (the summary says so), or proposed."""
+    code = reading.get("value")
+    if not isinstance(code, str):
+        return []
+    if reading.get("decision") == "take":
+        return [
+            SlotSet("category", code),
+            SlotSet("needs_cycle", bool(reading.get("needs_cycle"))),
+            SlotSet("category_from_story", True),
+        ]
+    if reading.get("decision") == "confirm":
+        return [SlotSet("category_guess", code)]
+    return []
 
 
 class ActionStartCase(Action):
@@ -103,7 +123,9 @@ class ActionStartCase(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name", "")
         case_type = TYPE_OF_INTENT.get(intent, "grievance")
-        return start_case(dispatcher, tracker, case_type, narrative=intent == "file_complaint")
+        # A complaint or a data update told in the opening message: its words say the category,
+        # and a story of more than a few words is kept as the description.
+        return start_case(dispatcher, tracker, case_type, narrative=intent in ("file_complaint", "update_data"))
 
 
 class ValidateCaseForm(FormValidationAction):
@@ -141,8 +163,9 @@ class ValidateCaseForm(FormValidationAction):
         intent = (tracker.latest_message.get("intent") or {}).get("name", "")
         if intent in NOT_ANSWERS:
             return []  # the form steps aside; the rule for the intent answers it
+        guess = tracker.get_slot("category_guess") if slot == "category" else None
         try:
-            result = intake_client.answer(tracker.sender_id, slot, case_type_of(tracker))
+            result = intake_client.answer(tracker.sender_id, slot, case_type_of(tracker), guess)
         except intake_client.IntakeUnavailable:
             dispatcher.utter_message(text=texts.SERVICE_DOWN)
             return [SlotSet(slot, None)]
@@ -150,13 +173,19 @@ class ValidateCaseForm(FormValidationAction):
         if value is not None:
             events: list[EventType] = [SlotSet(slot, value)]
             if slot == "category":
-                events.append(SlotSet("needs_cycle", bool(result.get("needs_cycle"))))
+                events += [SlotSet("needs_cycle", bool(result.get("needs_cycle"))), SlotSet("category_guess", None)]
             if slot == "confirm" and value in CHANGES:
                 events = [SlotSet(name, None) for name in CHANGES[value]] + [SlotSet("confirm", None)]
             return events
         if intent in DIGRESSIONS:
             return []  # not an answer: the form steps aside and a rule answers the question
         error = result.get("error", "")
+        if error == "category_confirm":  # words that sound like one category: ask if it is that one
+            return [SlotSet(slot, None), SlotSet("category_guess", result.get("guess"))]
+        if error == "category_show_list":  # "2. Ver la lista": the form asks again, with the list
+            return [SlotSet(slot, None), SlotSet("category_guess", None)]
+        # A place question's list (a department's municipalities, or which department) is the
+        # question itself: the worker writes it from the draft (intake.reply_templates).
         dispatcher.utter_message(text=texts.INVALID.get(error, texts.INVALID["confirm_unknown"]))
         return [SlotSet(slot, None)]
 
@@ -171,6 +200,11 @@ class ActionAskCategory(Action):
             menu = intake_client.case_categories(case_type)
         except intake_client.IntakeUnavailable:
             dispatcher.utter_message(text=texts.SERVICE_DOWN)
+            return []
+        guess = next((c for c in menu if c["code"] == tracker.get_slot("category_guess")), None)
+        if guess is not None:
+            question = texts.CONFIRM_CATEGORY.get(case_type, texts.CONFIRM_CATEGORY["grievance"])
+            dispatcher.utter_message(text=question.format(name=guess["name"]))
             return []
         lines = "\n".join(f"{c['number']}. {c['name']}" for c in menu)
         dispatcher.utter_message(text=f"{texts.ASK_CATEGORY.get(case_type, texts.ASK_CATEGORY['grievance'])}\n{lines}")
@@ -243,8 +277,11 @@ class ActionAskConfirm(Action):
         except intake_client.IntakeUnavailable:
             dispatcher.utter_message(text=texts.SERVICE_DOWN)
             return []
+        kind_line = f"Tipo: {categories.get(tracker.get_slot('category'), '-')}"
+        if tracker.get_slot("category_from_story"):
+            kind_line += texts.FROM_STORY
         lines = [
-            f"Tipo: {categories.get(tracker.get_slot('category'), '-')}",
+            kind_line,
             # The worker writes the municipality's name in place of its code (intake.reply_templates).
             f"Municipio: {{{{municipio:{tracker.get_slot('municipality') or '-'}}}}}",
         ]

@@ -70,17 +70,24 @@ def case_categories(case_type: str) -> list[dict[str, Any]]:
     return _call("GET", f"/case-categories?type={case_type}")[1]
 
 
-def start_case_form(sender: str, narrative: bool) -> bool:
-    """Start a fresh draft; True if the opening message was a story kept as the description."""
-    return bool(_call("POST", f"/contacts/{sender}/case-form/start", {"narrative": narrative})[1].get("opening"))
+def start_case_form(sender: str, narrative: bool, case_type: str) -> dict[str, Any]:
+    """Start a fresh draft. {'opening': True if the opening message was a story kept as the
+    description, 'category': intake's reading of that story ({'decision', 'value', ...} or {})}."""
+    payload = {"narrative": narrative, "case_type": case_type}
+    return dict(_call("POST", f"/contacts/{sender}/case-form/start", payload)[1])
 
 
 def await_description(sender: str) -> None:
     _call("POST", f"/contacts/{sender}/case-form/await-description", {})
 
 
-def answer(sender: str, slot: str, case_type: str) -> dict[str, Any]:
-    return _call("POST", f"/contacts/{sender}/case-form/answer", {"slot": slot, "case_type": case_type})[1]
+def answer(sender: str, slot: str, case_type: str, guess: str | None = None) -> dict[str, Any]:
+    """Intake's reading of the current message as the answer to `slot`; `guess`: the category the
+    form just proposed with a yes/no question."""
+    payload: dict[str, Any] = {"slot": slot, "case_type": case_type}
+    if guess:
+        payload["guess"] = guess
+    return _call("POST", f"/contacts/{sender}/case-form/answer", payload)[1]
 
 
 def discard_case_form(sender: str) -> None:

@@ -29,6 +29,13 @@ ASK_CATEGORY = {
     "grievance": "¿Sobre qué es su queja? Escriba el número:",
     "data_update": "¿Qué dato quiere cambiar? Escriba el número:",
 }
+# The category read from the story, when the classifier is unsure: a yes/no question.
+CONFIRM_CATEGORY = {
+    "grievance": "¿Su queja es sobre {name}?\n1. Sí\n2. Ver la lista",
+    "data_update": "¿Su solicitud es sobre {name}?\n1. Sí\n2. Ver la lista",
+}
+# After the category in the summary when it was read from the story, not chosen from the list.
+FROM_STORY = " (según lo que nos contó)"
 ASK_MUNICIPALITY = "¿En qué municipio pasó? Escriba el municipio y el departamento, por ejemplo: Juticalpa, Olancho."
 ASK_CYCLE = "¿De qué mes es el pago? Por ejemplo: marzo. Si no se acuerda, escriba NO SE."
 ASK_DESCRIPTION = {
@@ -54,8 +61,10 @@ CHANGE_LINES = {
 INVALID = {
     "category_unknown": "No le entendí. Escriba solo el número de la lista.",
     "municipality_unknown": "No encontré ese municipio. Escríbalo con el departamento, por ejemplo: Juticalpa, Olancho.",
-    # The worker fills the candidates in from the message (intake.reply_templates): no place in Rasa.
-    "municipality_ambiguous": "Hay varios municipios con ese nombre: {{municipios_posibles}}. Escriba también el departamento.",
+    # The worker writes the numbered lists from the draft (intake.reply_templates): no place in Rasa.
+    "municipality_department": "{{lista_municipios}}",
+    "municipality_ambiguous": "{{lista_departamentos}}",
+    "municipality_type_it": "{{escriba_municipio}}",
     "cycle_unknown": "No le entendí el mes. Escriba el nombre del mes, por ejemplo: marzo, o NO SE.",
     "description_missing": "Por favor cuéntenos en un mensaje qué pasó.",
     "confidentiality_unknown": "Escriba 1, 2 o 3.",

@@ -1,10 +1,13 @@
 """Opt-out and opt-in per contact and channel: the BAJA/ALTA/AYUDA keywords, and what an opt-out stops.
 
-BAJA or STOP opts out, ALTA or START opts back in, AYUDA or HELP says what the line is. A keyword
-is the whole message (Twilio's rule: "STOP PLEASE" is not a keyword), in any case, with or without
-accents and end punctuation, or Twilio's OptOutType when its Advanced Opt-Out recognised one
-(docs/twilio.md). Keyword messages never reach Rasa, and none is a word of the complaint form:
-CANCELAR, SALIR, PARAR and ALTO stay the form's way to cancel it.
+BAJA, STOP or ALTO opts out, ALTA or START opts back in, AYUDA or HELP says what the line is. A
+keyword is the whole message (Twilio's rule: "STOP PLEASE" is not a keyword), in any case, with or
+without accents and end punctuation, or Twilio's OptOutType when its Advanced Opt-Out recognised
+one (docs/twilio.md). People also say it in words ("no me manden más mensajes", "ya no quiero
+recibir mensajes"): a short message that is only such a request opts out too. Keyword and phrase
+messages never reach Rasa, and none is a word of the complaint form: CANCELAR, SALIR, PARAR,
+DETENER and TERMINAR stay the form's way to cancel it (tests/intake/test_consent.py checks the
+two vocabularies are disjoint).
 
 An opt-out stops what the line starts (case notices, staff replies, notices), never the answer to
 what the person starts: a complaint written after BAJA is still filed and answered (if Twilio
@@ -13,6 +16,7 @@ blocks that answer with 21610, the case page says so).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +31,7 @@ OPT_OUT, OPT_IN, HELP = "opt_out", "opt_in", "help"
 KEYWORDS = {
     "BAJA": OPT_OUT,
     "STOP": OPT_OUT,
+    "ALTO": OPT_OUT,
     "ALTA": OPT_IN,
     "START": OPT_IN,
     "AYUDA": HELP,
@@ -61,6 +66,30 @@ class Keyword:
     by_twilio: bool  # Twilio recognised it and has already answered the person
 
 
+# "No me manden más mensajes" and its variants, on the folded text (lower case, no accents or
+# punctuation). The whole message must be the request, give or take courtesy words: "no me
+# manden mas mensajes, me cobraron 500" is a complaint first, and goes to the assistant.
+_MESSAGES = r"(?:mensajes?|msj|msjs|mensajitos|sms|textos|avisos|notificaciones|recordatorios|nada)"
+_SEND = (
+    r"(?:manden|mande|mandes|envien|envie|escriban|escriba"
+    r"|sigan mandando|sigan enviando|vuelvan a mandar|manden mas)"
+)
+_COURTESY = r"(?:(?:hola|buenas|buenos dias|buenas tardes|por favor|porfa|porfavor|xfa|pls|gracias|ya|senorita)\s*)*"
+OPT_OUT_PHRASE = re.compile(
+    rf"^{_COURTESY}(?:"
+    rf"(?:ya\s+)?no\s+(?:me\s+)?{_SEND}\s+(?:mas\s+)?{_MESSAGES}"
+    rf"|(?:ya\s+)?no\s+(?:quiero|kiero|deseo|quisiera)\s+(?:recibir|que\s+me\s+(?:manden|envien|lleguen|escriban))"
+    rf"(?:\s+mas)?\s+{_MESSAGES}(?:\s+de\s+(?:ustedes|esta\s+linea|este\s+numero|la\s+linea|el\s+bono))?"
+    rf"|(?:ya\s+)?no\s+(?:quiero|kiero|deseo)\s+mas\s+{_MESSAGES}"
+    rf"|dejen\s+de\s+(?:mandarme|enviarme|escribirme)(?:\s+{_MESSAGES})?"
+    rf"|(?:quitenme|saquenme|borrenme|quiteme|saqueme)\s+de\s+(?:los|sus|la\s+lista\s+de)\s+{_MESSAGES}"
+    rf"|(?:ya\s+)?no\s+mas\s+{_MESSAGES}|basta\s+de\s+{_MESSAGES}"
+    rf"|darme\s+de\s+baja\s+de\s+(?:los\s+)?{_MESSAGES}"
+    rf")\s*{_COURTESY}$"
+)
+PHRASE = "frase"  # the keyword recorded for an opt-out said in words
+
+
 def keyword_of(body: str, opt_out_type: str = "") -> Keyword | None:
     """The keyword this message is, if it is one; None for anything else (it goes to the assistant)."""
     twilio = OPT_OUT_TYPES.get(opt_out_type.strip().upper())
@@ -68,7 +97,17 @@ def keyword_of(body: str, opt_out_type: str = "") -> Keyword | None:
         return Keyword(twilio, opt_out_type.strip().upper(), True)
     word = _fold(body)
     action = KEYWORDS.get(word)
-    return Keyword(action, word, False) if action is not None else None
+    if action is not None:
+        return Keyword(action, word, False)
+    return Keyword(OPT_OUT, PHRASE, False) if opt_out_phrase(body) else None
+
+
+def opt_out_phrase(body: str) -> bool:
+    """Is the whole message a request to stop the line's messages, in words?"""
+    folded = _fold(body).lower()
+    if len(folded) > 120:
+        return False
+    return OPT_OUT_PHRASE.match(re.sub(r"\s+", " ", re.sub(r"[^a-z0-9ñ ]", " ", folded)).strip()) is not None
 
 
 def _fold(body: str) -> str:

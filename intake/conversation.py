@@ -21,14 +21,16 @@ from intake import consent
 from intake.assistant import AssistantUnavailable, Parse
 from intake.cases import attach_media, capture_description, live_draft, pending_survey, record_satisfaction
 from intake.clarify import FALLBACK_INTENT, answer_to_offer, not_understood, understood
-from intake.form_answers import is_bare_answer, plain
+from intake.form_answers import plain
 from intake.handoffs import active_handoff
 from intake.identity import Policy, submit_dni
 from intake.inbound import oldest_pending
 from intake.models import Case, Contact, InboundMessage, OutboundMessage
 from intake.nontext import REPLIES as NONTEXT_REPLIES
 from intake.nontext import VOICE_IN_FORM, kind_of
+from intake.openers import explicit_request, for_classifier
 from intake.outbound_rows import new_outbound
+from intake.places import is_bare_answer
 from intake.redaction import prepare_for_assistant
 from intake.reply_templates import Context, fill, has_placeholder
 from intake.sms_text import to_gsm7
@@ -61,8 +63,19 @@ DIGRESSIONS = {
     "talk_to_person",
 }
 DIGRESSION_MAX_WORDS = 6
-# Questions a bare place or month can be mistaken for while the form waits for one.
-ANSWER_LOOKALIKES = {"ask_payment", "ask_collection_point", "ask_withheld_reason", "program_info"}
+# Requests a bare place or month can be mistaken for while the form waits for one ("abril" for
+# "reopen my case", "La Ceiba, Atlántida" for "where do I collect"): every request the form would
+# step aside for, save one that names a case reference.
+ANSWER_LOOKALIKES = {
+    "ask_payment",
+    "ask_collection_point",
+    "ask_withheld_reason",
+    "program_info",
+    "reopen_case",
+    "check_case_status",
+    "talk_to_person",
+    "send_media",
+}
 DIGRESSION_MIN_CONFIDENCE = 0.7
 
 
@@ -185,9 +198,18 @@ def process_next(
         to_rasa = "/send_media"
     else:
         has_dni = bool(prepared.dni or prepared.dni_malformed)
-        parse = assistant.parse(prepared.clean) if awaiting_description or not has_dni else None
+        # Outside a form, a request said at the start decides, whatever the rest sounds like.
+        request = explicit_request(prepared.clean) if draft is None and not has_dni else None
+        parse = None
+        if request is None and (awaiting_description or not has_dni):
+            parse = assistant.parse(for_classifier(prepared.clean))
         just_a_dni = has_dni and len(body.split()) <= DIGRESSION_MAX_WORDS
-        if awaiting_description and parse and not just_a_dni and not _is_digression(parse, body):
+        if request is not None:
+            with sessions() as session, session.begin():
+                understood(session, contact_id)
+            named = {"reference": request.reference} if request.reference else {}
+            to_rasa = structured(Parse(request.intent, 1.0, named))
+        elif awaiting_description and parse and not just_a_dni and not _is_digression(parse, body):
             with sessions() as session, session.begin():
                 capture_description(session, contact_id, body, now())
             to_rasa = "/file_complaint"
@@ -208,7 +230,7 @@ def process_next(
             if ask is not None:  # recorded after the offer is committed, so a reply can pick from it
                 return _record_replies(sessions, inbound_id, [ask], now())
             to_rasa = picked or structured(parse)
-        elif parse.intent in ANSWER_LOOKALIKES and is_bare_answer(body):
+        elif parse.intent in ANSWER_LOOKALIKES and "reference" not in parse.entities and is_bare_answer(body):
             # Inside the form, "La Ceiba, Atlántida" can sound like "where do I collect": a rule
             # would answer that and drop the answer. As no intent, the form reads it through intake.
             to_rasa = f"/{FALLBACK_INTENT}"

@@ -1,4 +1,4 @@
-"""Reading a beneficiary's answers to the case form: category, municipality, cycle, confidentiality.
+"""Reading a beneficiary's answers to the case form: menu numbers, cycle, confidentiality (places: intake.places).
 
 Tolerant of how people write on phones: no accents, typos, numbers from the menu, month names.
 """
@@ -8,10 +8,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from dataclasses import dataclass
 from datetime import date
-
-from intake.geography import Municipality, municipalities
 
 MONTH_NAMES = (
     "enero",
@@ -50,50 +47,6 @@ def plain(text: str) -> str:
 def first_number(text: str) -> int | None:
     match = re.search(r"\d+", text)
     return int(match.group(0)) if match else None
-
-
-@dataclass(frozen=True)
-class Place:
-    municipality: Municipality | None
-    candidates: tuple[Municipality, ...] = ()  # more than one: ask for the department too
-
-
-def match_municipality(text: str) -> Place:
-    """The municipality named in `text` ('sps', typos, 'Concepcion, Intibuca' all work)."""
-    wanted = plain(text)
-    if not wanted:
-        return Place(None)
-    aliases = {
-        "sps": "san pedro sula",
-        "tegus": "distrito central",
-        "tegucigalpa": "distrito central",
-        "comayaguela": "distrito central",
-        "la ceiba": "la ceiba",
-    }
-    wanted = aliases.get(wanted, wanted)
-    places = municipalities()
-    by_name: dict[str, list[Municipality]] = {}
-    for m in places:
-        by_name.setdefault(plain(m.name), []).append(m)
-    departments = {plain(m.department) for m in places}
-    # "municipio, departamento" or "municipio departamento"
-    for dept in sorted(departments, key=len, reverse=True):
-        if wanted.endswith(" " + dept) and wanted != dept:
-            head = wanted[: -len(dept)].strip().removesuffix(" de").strip()
-            found = [m for m in _close(head, by_name) if plain(m.department) == dept]
-            if len(found) == 1:
-                return Place(found[0])
-    found = _close(wanted, by_name)
-    if len(found) == 1:
-        return Place(found[0])
-    return Place(None, tuple(found))
-
-
-def _close(name: str, by_name: dict[str, list[Municipality]]) -> list[Municipality]:
-    if name in by_name:
-        return by_name[name]
-    close = difflib.get_close_matches(name, list(by_name), n=1, cutoff=0.82)
-    return by_name[close[0]] if close else []
 
 
 def parse_cycle(text: str, today: date) -> str | None:
@@ -135,16 +88,3 @@ def parse_menu_choice(text: str, options: int) -> int | None:
     if number is None or not 1 <= number <= options or len(words.split()) > 4:
         return None
     return number
-
-
-def is_bare_answer(text: str) -> bool:
-    """A place or a month on its own ('la ceiba atlantida', 'marzo 2026'): an answer to the form's
-    question, even when the classifier hears a payment question in it."""
-    wanted = plain(text)
-    if not wanted or len(wanted.split()) > 5:
-        return False
-    words = [w for w in wanted.split() if not w.isdigit() and w not in ("de", "del", "en", "el", "mes")]
-    if words and all(w in MONTHS for w in words):
-        return True
-    place = match_municipality(wanted)
-    return place.municipality is not None or bool(place.candidates)

@@ -420,6 +420,10 @@ class ComplaintDraft(Base):
     media: Mapped[list] = mapped_column(JSON, default=list)  # [{"inbound_id", "url", "content_type"}]
     # The message that opened the form: filing links it and every later message to the case.
     first_inbound_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # A place question still open (intake/places.py): the municipality codes just offered as a
+    # numbered list, and the department the person gave, which their next answer is read in.
+    place_options: Mapped[list] = mapped_column(JSON, default=list)
+    place_department: Mapped[str | None] = mapped_column(String(40), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

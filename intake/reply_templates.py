@@ -22,11 +22,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.cases import TYPE_NAMES, case_for_contact, latest_open_case, public_status
-from intake.form_answers import MONTH_NAMES, match_municipality
-from intake.geography import municipalities
+from intake.cases import TYPE_NAMES, case_for_contact, latest_open_case, open_draft, public_status
+from intake.form_answers import MONTH_NAMES
+from intake.geography import Municipality, municipalities
 from intake.identity import Policy, current_state
 from intake.models import Case, Contact
+from intake.places import offers_other
 from intake.references import find_reference
 from intake.statements import statement
 
@@ -63,7 +64,12 @@ CASE_ASK_REFERENCE = "Escriba ESTADO y el código de su queja, por ejemplo: ESTA
 CASE_REOPENED = "Reabrimos su {kind} {reference}. La persona encargada la revisará de nuevo."
 CASE_NOT_REOPENABLE = "Su {kind} {reference} está {state} y ya no se puede reabrir. Si quiere, ponga una queja nueva."
 MUNICIPALITY_UNKNOWN = "-"
-CANDIDATES_UNKNOWN = "revise el nombre"
+# The place questions (intake/places.py): short lines, a numbered list, "Otro" to type it.
+DEPARTMENT_LIST = "¿En qué municipio de {department}? Escriba el número:"
+OTHER_LINE = "Otro (escriba el nombre)"
+WHICH_DEPARTMENT = "Hay varios municipios {name}. ¿Cuál es? Escriba el número:"
+TYPE_IT = "Escriba el nombre del municipio de {department}."
+PLACE_AGAIN = "Escriba el municipio y el departamento, por ejemplo: Juticalpa, Olancho."
 UNAVAILABLE = "Disculpe, ahora no podemos consultar sus datos. Intente de nuevo en unos minutos."
 
 # The word a filed case is called by ("Su queja quedó registrada"), feminine like the sentence.
@@ -217,10 +223,44 @@ def _municipality(ctx: Context, code: str) -> str:
     return f"{found.name}, {found.department}" if found else MUNICIPALITY_UNKNOWN
 
 
-def _candidates(ctx: Context, _: str) -> str:
-    # Read again from the message being answered, as the form's answer was.
-    candidates = match_municipality(ctx.body).candidates[:6]
-    return "; ".join(f"{m.name}, {m.department}" for m in candidates) or CANDIDATES_UNKNOWN
+def _offered(ctx: Context) -> tuple[list[Municipality], str | None]:
+    """The list the form just offered, as intake.case_form kept it on the draft."""
+    draft = open_draft(ctx.session, ctx.contact.id)
+    by_code = {m.code: m for m in municipalities()}
+    if draft is None:
+        return [], None
+    return [by_code[c] for c in draft.place_options or [] if c in by_code], draft.place_department
+
+
+def department_question(department: str, options: list[Municipality]) -> str:
+    """'¿En qué municipio de Olancho? Escriba el número:' and the numbered list, 'Otro' last."""
+    lines = [DEPARTMENT_LIST.format(department=department)]
+    lines += [f"{n}. {m.name}" for n, m in enumerate(options, start=1)]
+    if offers_other(department, len(options)):
+        lines.append(f"{len(options) + 1}. {OTHER_LINE}")
+    return "\n".join(lines)
+
+
+def which_question(options: list[Municipality]) -> str:
+    """One name, several departments: the numbered list of them."""
+    lines = [WHICH_DEPARTMENT.format(name=options[0].name)]
+    lines += [f"{n}. {m.name}, {m.department}" for n, m in enumerate(options, start=1)]
+    return "\n".join(lines)
+
+
+def _department_list(ctx: Context, _: str) -> str:
+    options, department = _offered(ctx)
+    return department_question(department, options) if options and department else PLACE_AGAIN
+
+
+def _which_department(ctx: Context, _: str) -> str:
+    options, _department = _offered(ctx)
+    return which_question(options) if options else PLACE_AGAIN
+
+
+def _type_it(ctx: Context, _: str) -> str:
+    _options, department = _offered(ctx)
+    return TYPE_IT.format(department=department) if department else PLACE_AGAIN
 
 
 FILLERS: dict[str, Callable[[Context, str], str]] = {
@@ -232,7 +272,9 @@ FILLERS: dict[str, Callable[[Context, str], str]] = {
     "caso_reabierto": _reopened,
     "caso_no_reabrible": _not_reopenable,
     "municipio": _municipality,
-    "municipios_posibles": _candidates,
+    "lista_municipios": _department_list,
+    "lista_departamentos": _which_department,
+    "escriba_municipio": _type_it,
 }
 
 

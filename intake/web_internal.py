@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from intake.answers import record_answer
 from intake.broker import ROUTE_CASE
-from intake.case_form import answer_slot, menu_categories
+from intake.case_form import answer_slot, category_guess, menu_categories
 from intake.case_messages import link_current
 from intake.cases import (
     CaseError,
@@ -31,6 +31,7 @@ from intake.identity import current_state
 from intake.inbound import oldest_pending
 from intake.models import Case, Contact, InboundMessage
 from intake.networks import from_private_network
+from intake.openers import story_of
 from intake.person_requests import open_request
 from intake.queue import enqueue
 from intake.references import find_reference
@@ -131,14 +132,19 @@ def case_categories() -> ResponseReturnValue:
 @bp.post("/contacts/<pseudonym>/case-form/start")
 def case_form_start(pseudonym: str) -> ResponseReturnValue:
     rt = runtime()
-    narrative = bool((request.get_json(silent=True) or {}).get("narrative"))
+    body = request.get_json(silent=True) or {}
+    narrative = bool(body.get("narrative"))
+    case_type = str(body.get("case_type", ""))
     with rt.sessions() as session, session.begin():
         contact = _contact(session, pseudonym)
         text = _current_text(session, contact) if narrative else ""
-        # A short "quiero poner una queja" is not a description; a story is kept as its start.
-        opening = text if len(text.split()) > 5 else ""
+        story = story_of(text)
+        # A short "quiero poner una queja" is not a description; a story is kept whole as its start.
+        opening = text if len(story.split()) > 5 else ""
         start_draft(session, contact.id, opening, rt.now())
-    return jsonify(ok=True, opening=bool(opening))
+        # What the story is about, when it says enough: the form takes it, proposes it or lists.
+        category = category_guess(session, case_type, story) if case_type and len(story.split()) >= 2 else {}
+    return jsonify(ok=True, opening=bool(opening), category=category)
 
 
 @bp.post("/contacts/<pseudonym>/case-form/await-description")
@@ -155,10 +161,11 @@ def case_form_answer(pseudonym: str) -> ResponseReturnValue:
     rt = runtime()
     body = request.get_json(silent=True) or {}
     slot, case_type = body.get("slot", ""), body.get("case_type", "grievance")
+    guess = body.get("guess") if isinstance(body.get("guess"), str) else None
     with rt.sessions() as session, session.begin():
         contact = _contact(session, pseudonym)
         text = _current_text(session, contact)
-        result = answer_slot(session, contact.id, slot, case_type, text, rt.now())
+        result = answer_slot(session, contact.id, slot, case_type, text, rt.now(), guess)
     return jsonify(result)
 
 

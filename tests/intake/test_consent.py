@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from intake.case_messages import _send_status
 from intake.cases import notify
-from intake.consent import HELP_REPLY, OPT_IN_REPLY, OPT_OUT_REPLY, keyword_of, opted_out
+from intake.consent import HELP_REPLY, KEYWORDS, OPT_IN_REPLY, OPT_OUT_REPLY, keyword_of, opted_out
 from intake.conversation import process_next
 from intake.inbound import store_inbound
 from intake.models import Case, ConsentEvent, OutboundMessage
@@ -60,6 +60,7 @@ def events(rt: Runtime) -> list[tuple[str, str, str, str]]:
         (" Baja. ", "opt_out"),
         ("báJa", "opt_out"),
         ("STOP", "opt_out"),
+        ("Alto!", "opt_out"),
         ("¡ALTA!", "opt_in"),
         ("start", "opt_in"),
         ("Ayuda?", "help"),
@@ -72,10 +73,78 @@ def test_a_whole_message_that_is_a_keyword_is_recognised(body: str, action: str)
 
 
 @pytest.mark.parametrize(
-    "body", ["baja por favor", "cancelar", "CANCELAR", "alto", "parar", "salir", "si", "menu", "²"]
+    "body",
+    [
+        "baja por favor",
+        "cancelar",
+        "CANCELAR",
+        "parar",
+        "salir",
+        "detener",
+        "terminar",
+        "si",
+        "menu",
+        "²",
+        "me dieron de baja",  # dropped from the programme: a complaint, not an opt-out
+        "no me han pagado",
+        "no me manden mas mensajes, la guia me cobro 200 lempiras para meterme al bono",
+        "ya no quiero",
+        "ya no quiero poner la queja",
+    ],
 )
 def test_other_words_are_not_keywords_and_the_forms_cancel_words_stay_the_forms(body: str) -> None:
     assert keyword_of(body) is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "no me manden más mensajes",
+        "No me manden mas mensajes por favor",
+        "ya no quiero recibir mensajes",
+        "ya no quiero recibir más mensajes de ustedes",
+        "no quiero mas mensajes",
+        "dejen de mandarme mensajes",
+        "Ya no me envíen mensajes, gracias",
+        "quitenme de los mensajes",
+        "no mas mensajes",
+        "basta de mensajes!!",
+        "ya no me escriban mas mensajes",
+    ],
+)
+def test_asking_in_words_to_stop_the_messages_is_an_opt_out(body: str) -> None:
+    found = keyword_of(body)
+    assert found is not None and (found.action, found.word) == ("opt_out", "frase")
+
+
+def _cancel_vocabulary() -> set[str]:
+    """Every way the complaint form is cancelled: its confirmation words and the NLU's cancel examples."""
+    from intake.case_form import CONFIRM_WORDS
+    from stack.nlu_metrics import strip_annotations
+    from stack.nlu_report import heldout_examples, training_examples
+
+    words = {word for word, value in CONFIRM_WORDS.items() if value == "cancel"}
+    words |= {strip_annotations(e)[0] for e in training_examples()["cancel"]}
+    return words | {strip_annotations(e)[0] for e in heldout_examples()["cancel"]}
+
+
+def test_the_opt_out_words_and_the_forms_cancel_words_are_disjoint() -> None:
+    cancel = _cancel_vocabulary()
+    assert len(cancel) > 100  # the NLU's examples were read
+    # No way of cancelling the form opts the person out of the line ...
+    assert [text for text in sorted(cancel) if keyword_of(text) is not None] == []
+    # ... and no opt-out keyword is a way of cancelling the form.
+    folded = {text.strip(" .!¡").upper() for text in cancel}
+    opt_out_words = {word for word, action in KEYWORDS.items() if action == "opt_out"}
+    assert opt_out_words == {"BAJA", "STOP", "ALTO"} and not opt_out_words & folded
+
+
+def test_an_opt_out_in_words_records_it_and_never_reaches_rasa(rt: Runtime) -> None:
+    contact_id, _ = write(rt, "no me manden más mensajes")
+    assistant = Scripted()
+    assert answer(rt, contact_id, assistant) == [to_gsm7(OPT_OUT_REPLY)]
+    assert assistant.parsed == [] and assistant.seen == []
+    assert events(rt) == [("sms", "opted_out", "keyword", "frase")]
 
 
 def test_twilios_opt_out_type_is_read_whatever_the_body() -> None:
@@ -157,7 +226,8 @@ def test_a_complaint_written_after_baja_is_still_answered_and_a_21610_is_shown(
     write(rt, "quiero poner una queja")
     assistant = Scripted()
     [reply] = answer(rt, contact_id, assistant)
-    assert assistant.parsed == ["quiero poner una queja"]  # the person starts it: it is answered
+    # The person starts it: it is answered (an explicit request, decided before any classifier).
+    assert [text for _, text in assistant.seen] == ["/file_complaint"]
     with rt.sessions() as session:
         reply_id = session.scalar(select(OutboundMessage.id).where(OutboundMessage.body == reply))
     twilio.script.append(("code", 21610))  # Twilio's block on a number that sent STOP

@@ -297,7 +297,7 @@ def test_a_live_draft_is_kept_alive_by_each_message(rt: Runtime) -> None:
 
 def test_a_bare_place_or_month_inside_the_form_is_an_answer_not_a_payment_question(rt: Runtime) -> None:
     from intake.cases import start_draft
-    from intake.form_answers import is_bare_answer
+    from intake.places import is_bare_answer
 
     assert is_bare_answer("La Ceiba, Atlantida") and is_bare_answer("marzo 2026") and is_bare_answer("sps")
     assert not is_bare_answer("donde cobro") and not is_bare_answer("cuando me pagan el de marzo")
@@ -475,3 +475,40 @@ def test_each_turn_tells_rasa_which_message_it_answers(rt: Runtime) -> None:
     assistant = Scripted()
     turn = process_next(rt.sessions, contact, assistant, POLICY, rt.now)
     assert turn is not None and assistant.inbound_ids == [turn.inbound_id]
+
+
+def test_a_request_at_the_start_decides_whatever_the_rest_sounds_like(rt: Runtime) -> None:
+    bank = " Fui al banco y no me pagaron, dicen que no salgo en el sistema." * 30
+    contact = _receive(rt, 1, "Quiero poner una queja." + bank)
+    _receive(rt, 2, "quiero hablar con una persona porque" + bank)
+    _receive(rt, 3, "estado BVM-7K3QX, ya paso un mes")
+    assistant = Scripted(intent="ask_payment")
+    while process_next(rt.sessions, contact, assistant, POLICY, rt.now):
+        pass
+    assert assistant.parsed == []  # no classifier heard these
+    assert [text for _, text in assistant.seen] == [
+        "/file_complaint",
+        "/talk_to_person",
+        '/check_case_status{"reference": "en_mensaje"}',
+    ]
+
+
+def test_a_very_long_message_is_classified_on_its_first_sentences(rt: Runtime) -> None:
+    first = "Buenas tardes, le escribo porque la guia de la aldea nos pide dinero."
+    contact = _receive(rt, 1, first + " Y despues fui al banco y no habia pisto." * 40)
+    assistant = Scripted()
+    process_next(rt.sessions, contact, assistant, POLICY, rt.now)
+    [parsed] = assistant.parsed
+    assert parsed.startswith(first) and len(parsed) <= 300
+
+
+@pytest.mark.parametrize("intent", ["reopen_case", "check_case_status", "talk_to_person"])
+def test_a_bare_month_inside_the_form_is_an_answer_whatever_request_it_sounds_like(rt: Runtime, intent: str) -> None:
+    from intake.cases import start_draft
+
+    contact = _receive(rt, 1, "abril")
+    with rt.sessions() as session, session.begin():
+        start_draft(session, contact, "", rt.now())
+    assistant = Scripted(intent=intent)
+    process_next(rt.sessions, contact, assistant, POLICY, rt.now)
+    assert [text for _, text in assistant.seen] == ["/nlu_fallback"]

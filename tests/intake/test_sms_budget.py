@@ -19,9 +19,12 @@ from intake import consent
 from intake.cases import STATE_NAMES, change_state
 from intake.conversation import APOLOGY, SURVEY_THANKS
 from intake.dead_letters import APOLOGY as DEAD_APOLOGY
+from intake.geography import departments
 from intake.models import Case
 from intake.nontext import REPLIES as NONTEXT_REPLIES
 from intake.nontext import VOICE_IN_FORM
+from intake.places import department_menu, shared_names
+from intake.reply_templates import TYPE_IT, department_question, which_question
 from intake.runtime import Runtime
 from intake.sms_text import sms_cost, to_gsm7
 from stack.paths import RASA_VENV, ROOT
@@ -37,6 +40,7 @@ BUDGETS = {
     "actions.texts.SUMMARY": 2,  # the whole form, to confirm
     "actions.texts.CONFIRM_MENU": 2,
     "actions.texts.INVALID[municipality_ambiguous]": 2,  # lists the municipalities it could be
+    "actions.texts.INVALID[municipality_department]": 2,  # a department's municipalities
     "case_notice.closed": 2,  # the state, the survey and how to reopen
 }
 # The longest value each placeholder takes (in the worker's or the actions' own words).
@@ -49,7 +53,15 @@ LONGEST = {
         "Mes del pago: septiembre\nLo que pasó: recibido\nPresentada: confidencial"
     ),
     "changes": "".join(texts.CHANGE_LINES.values()),
-    "municipios_posibles": "1. San Marcos, Ocotepeque\n2. San Marcos de Colón, Choluteca\n3. San Marcos, Santa Bárbara",
+    # The place questions, at their longest over every department and every shared name.
+    "lista_municipios": max(
+        (department_question(d, department_menu(d)) for d in departments()), key=lambda t: sms_cost(t).segments
+    ),
+    "lista_departamentos": max(
+        (which_question(list(ms)) for ms in shared_names().values()), key=lambda t: sms_cost(t).segments
+    ),
+    "escriba_municipio": TYPE_IT.format(department="Francisco Morazán"),
+    "name": "Problema en el lugar de pago (cerrado, sin efectivo, filas)",  # the longest category name
 }
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 

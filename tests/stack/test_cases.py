@@ -12,8 +12,9 @@ from sqlalchemy import select
 from intake.db import session_factory
 from intake.deadlines import HONDURAS
 from intake.form_answers import MONTH_NAMES
-from intake.models import Case, CaseEvidence, ComplaintDraft, Contact, PersonRequest, as_utc
+from intake.models import Case, CaseEvidence, ComplaintDraft, ConsentEvent, Contact, PersonRequest, as_utc
 from intake.settings import tracker_url
+from intake.sms_text import to_gsm7
 from tests.stack.conftest import STACK_REDIS_URL, System
 from tests.stack.test_conversations import _household, says
 
@@ -90,15 +91,22 @@ def test_a_bribe_told_as_a_story_with_a_photo_and_a_correction_goes_to_integrity
     phone = system.fresh_phone()
     story = "la señora del municipio me cobro 500 lempiras para meterme al bono"
     STORIES.append(story)
-    assert says(system.ask(phone, story), "¿Sobre qué es su queja?")
-    assert "municipio" in system.ask(phone, "6")
+    # The story says what it is about: no list of categories, the form asks where it happened.
+    first = system.ask(phone, story)
+    assert "municipio" in first and not says(first, "¿Sobre qué es su queja?")
     # The story opened the case, so it is not asked again.
     assert says(system.ask(phone, "Juticalpa"), "Por ser un tema delicado")
     photo = system.ask(phone, "", media=["https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"])
     assert says(photo, "Recibimos su foto") and "1. Con mi nombre" in photo
-    assert "Municipio: Juticalpa, Olancho" in system.ask(phone, "2")
+    summary = system.ask(phone, "2")
+    assert says(summary, "Tipo: Cobro, soborno o extorsión (según lo que nos contó)")
+    assert "Municipio: Juticalpa, Olancho" in summary
     assert "municipio" in system.ask(phone, "3")  # change the municipality
-    corrected = system.ask(phone, "Catacamas, Olancho")
+    # A department alone: its municipalities, most populous first, never Olanchito (Yoro).
+    listed = system.ask(phone, "Olancho")
+    assert says(listed, "¿En qué municipio de Olancho?") and "1. Juticalpa\n2. Catacamas" in listed
+    assert "Olanchito" not in listed and "9. Otro" in listed
+    corrected = system.ask(phone, "2")
     assert "Municipio: Catacamas, Olancho" in corrected and "Presentada: confidencial" in corrected
     reference = _reference(system.ask(phone, "1"))
     case = _case(system, reference)
@@ -110,6 +118,64 @@ def test_a_bribe_told_as_a_story_with_a_photo_and_a_correction_goes_to_integrity
     )
     assert case.description == story and case.confidentiality == "confidential"
     assert case.evidence_count == 1  # type: ignore[attr-defined]
+
+
+def test_an_unsure_category_is_proposed_and_the_list_is_one_answer_away(system: System) -> None:
+    phone = system.fresh_phone()
+    proposed = system.ask(phone, "quiero poner una queja por un cobro")
+    assert says(proposed, "¿Su queja es sobre Cobro, soborno o extorsión?\n1. Sí\n2. Ver la lista")
+    listed = system.ask(phone, "2")
+    assert says(listed, "¿Sobre qué es su queja?") and "6. Cobro" in listed
+    assert "municipio" in system.ask(phone, "5")  # they chose another one from the list
+    # A name several departments share: which one.
+    which = system.ask(phone, "San Francisco")
+    assert "1. San Francisco, Atlántida" in to_gsm7(which) or "1. San Francisco, Atlantida" in which
+    assert says(system.ask(phone, "Lempira"), "qué pasó")
+    _tell(system, phone, "el licenciado de la oficina nos grito y nos saco a empujones de la fila")
+    summary = system.ask(phone, "3")
+    assert "Tipo: Maltrato de personal del programa\n" in summary and "según lo que" not in to_gsm7(summary)
+    assert "Municipio: San Francisco, Lempira" in summary
+    case = _case(system, _reference(system.ask(phone, "1")))
+    assert (case.category_code, case.municipality, case.team_code) == ("maltrato", "San Francisco", "integridad")
+
+
+def test_a_long_story_that_opens_with_a_complaint_is_a_complaint_kept_whole(system: System) -> None:
+    phone = system.fresh_phone()
+    # Three SMS joined: the bulk sounds like a payment question, the first words decide.
+    story = (
+        "Quiero poner una queja. Buenas tardes disculpe la molestia, le escribo desde la aldea. "
+        + "Fui al banco el lunes y no me pagaron, me dijeron que no salia en el sistema y que volviera. " * 12
+        + "Mis hijos van a la escuela y yo cumplo con todo, no se que pasa con mi pago."
+    )
+    assert len(story) > 1000
+    STORIES.append(story)
+    reply = system.ask(phone, story)
+    assert "Vamos a registrar su queja" in reply and "identidad" not in reply
+    # If the form asks about the category ("1. Sí", or the list's "1. No recibí mi pago"), "1" answers it.
+    if "municipio" not in reply:
+        reply = system.ask(phone, "1")
+    assert "municipio" in reply
+    reply = system.ask(phone, "sps")
+    if "mes" in reply:
+        reply = system.ask(phone, "marzo")
+    assert "1. Con mi nombre" in reply  # the story was kept: "qué pasó" is not asked
+    system.ask(phone, "1")
+    case = _case(system, _reference(system.ask(phone, "1")))
+    assert case.description == story and case.municipality == "San Pedro Sula"
+
+
+def test_moving_or_a_new_number_is_a_data_update_and_no_more_messages_is_an_opt_out(system: System) -> None:
+    phone = system.fresh_phone()
+    moved = system.ask(phone, "me mude a otro municipio")
+    assert says(moved, "Vamos a registrar su solicitud de cambio de datos") and "municipio" in moved
+    assert "Escriba el número" not in moved  # "Cambio de dirección" was read from the message
+    assert says(system.ask(phone, "cancelar"), "Cancelamos el trámite")
+    stop = system.ask(phone, "no me manden más mensajes")
+    assert says(stop, "Ya no recibirá mensajes de esta línea")
+    with session_factory(system.database_url)() as session:
+        contact = session.scalars(select(Contact).where(Contact.phone == phone)).one()
+        states = session.scalars(select(ConsentEvent.state).where(ConsentEvent.contact_id == contact.id)).all()
+    assert states == ["opted_out"]
 
 
 def test_a_complaint_can_be_cancelled_and_nothing_is_kept(system: System) -> None:
@@ -185,7 +251,7 @@ def test_appeals_and_information_requests_are_filed_and_routed(
 ) -> None:
     phone = system.fresh_phone()
     assert "municipio" in system.ask(phone, opening)  # no category to choose for these
-    system.ask(phone, "Choluteca")
+    system.ask(phone, "Choluteca, Choluteca")
     summary = _tell(system, phone, "Necesito que revisen mi caso porque mis hijos si van a la escuela")
     assert "1. Enviar" in summary
     reference = _reference(system.ask(phone, "1"))
