@@ -56,7 +56,7 @@ LIST_WORDS = {"no", "ver la lista", "lista", "la lista", "otro", "otra"}
 def category_guess(session: Session, case_type: str, text: str) -> dict[str, Any]:
     """The classifier's reading of a story against this case type's menu (no decision taken yet)."""
     menu = menu_categories(session, case_type)
-    guess = categories.classify(text, [c.code for c in menu])
+    guess = categories.classify(text, [c.code for c in menu], [c.code for c in menu if c.sensitive])
     chosen = next((c for c in menu if c.code == guess.code), None)
     if chosen is None:
         return {"decision": categories.LIST}

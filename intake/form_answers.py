@@ -82,7 +82,10 @@ def parse_confidentiality(text: str) -> str | None:
 
 
 def parse_menu_choice(text: str, options: int) -> int | None:
-    """A number from 1 to `options` written alone or in a short phrase ('la 2', 'opcion 3')."""
+    """A number from 1 to `options` written alone or in a short phrase ('la 2', 'opcion 3').
+    ASCII digits only: folding would turn "²" into 2, an answer nobody gave."""
+    if any(not c.isascii() and c.isnumeric() for c in text):
+        return None
     words = plain(text)
     number = first_number(words)
     if number is None or not 1 <= number <= options or len(words.split()) > 4:

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import csv
 import difflib
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from intake.form_answers import MONTHS, plain
+from intake.form_answers import MONTHS, parse_menu_choice, plain
 from intake.geography import Municipality, municipalities
 
 _DATA = Path(__file__).with_name("data")
@@ -165,7 +164,7 @@ def answer_place(text: str, options: list[Municipality], within: str | None) -> 
     words = plain(text)
     if options:
         has_other = offers_other(within, len(options))
-        choice = menu_number(text, len(options) + (1 if has_other else 0))
+        choice = parse_menu_choice(text, len(options) + (1 if has_other else 0))
         if choice is not None and choice <= len(options):
             return PlaceStep(chosen=options[choice - 1])
         if (choice is not None or words in OTHER_WORDS) and has_other:
@@ -185,17 +184,6 @@ def answer_place(text: str, options: list[Municipality], within: str | None) -> 
     if reading.candidates:
         return PlaceStep(ask=ASK_WHICH, options=reading.candidates)
     return PlaceStep(ask=ASK_AGAIN, options=tuple(options), department=within)
-
-
-def menu_number(text: str, options: int) -> int | None:
-    """A list number written alone or nearly ("el 2", "opcion 3"); None otherwise. ASCII digits
-    only: folding would turn "²" into 2, an answer nobody gave."""
-    numbers = re.findall(r"[0-9]+", text)
-    odd_digits = any(not c.isascii() and c.isnumeric() for c in text)
-    if len(numbers) != 1 or len(plain(text).split()) > 3 or odd_digits:
-        return None
-    number = int(numbers[0])
-    return number if 1 <= number <= options else None
 
 
 def _mentions(words: list[str], allowed: Iterable[Municipality]) -> list[_Mention]:

@@ -42,6 +42,7 @@ MENUS = {
     "data_update": ["cambio_telefono", "cambio_titular", "cambio_direccion"],
 }
 CASE_TYPE = {code: case_type for case_type, codes in MENUS.items() for code in codes}
+SENSITIVE = ["maltrato", "cobro_indebido"]  # case_categories.sensitive, as seeded
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ def evaluate(stories: list[Story]) -> Report:
     for story in stories:
         report.total += 1
         # As the form reads it: what follows an explicit "quiero poner una queja", if any.
-        guess = categories.classify(story_of(story.text), MENUS[CASE_TYPE[story.category]])
+        guess = categories.classify(story_of(story.text), MENUS[CASE_TYPE[story.category]], SENSITIVE)
         report.decisions[guess.decision] += 1
         if guess.code == story.category:
             report.category_right += 1

@@ -11,7 +11,7 @@ from intake import categories
 from intake.case_form import menu_categories
 from intake.categories import CONFIRM, LIST, TAKE, TrainingDataError, classify, decide, load_examples
 from intake.runtime import Runtime
-from stack.complaint_eval import MENUS
+from stack.complaint_eval import MENUS, SENSITIVE
 
 GRIEVANCE = MENUS["grievance"]
 
@@ -105,3 +105,36 @@ def test_the_evaluation_scores_against_the_menus_the_form_shows(rt: Runtime) -> 
     with rt.sessions() as session:
         for case_type, codes in MENUS.items():
             assert [c.code for c in menu_categories(session, case_type)] == codes
+        assert [c.code for c in menu_categories(session, "grievance") if c.sensitive] == SENSITIVE
+
+
+class _Fixed:
+    """A model whose probabilities are given: the decisions are tested apart from any training."""
+
+    def __init__(self, probabilities: dict[str, float]) -> None:
+        self.classes_ = list(probabilities)
+        self.row = list(probabilities.values())
+
+    def predict_proba(self, texts: list[str]) -> list[list[float]]:
+        return [self.row for _ in texts]
+
+
+@pytest.mark.parametrize(
+    ("probabilities", "decision"),
+    [
+        ({"punto_de_pago": 0.70, "cobro_indebido": 0.20, "otro": 0.10}, CONFIRM),  # a bribe this likely: asked
+        ({"punto_de_pago": 0.70, "cobro_indebido": 0.10, "otro": 0.20}, TAKE),
+        ({"cobro_indebido": 0.70, "maltrato": 0.20, "otro": 0.10}, TAKE),  # sensitive best: taken
+        ({"punto_de_pago": 0.40, "cobro_indebido": 0.35, "otro": 0.25}, CONFIRM),
+        ({"punto_de_pago": 0.25, "cobro_indebido": 0.25, "otro": 0.25, "maltrato": 0.25}, LIST),
+    ],
+)
+def test_a_story_that_may_be_a_bribe_is_never_silently_filed_as_something_else(
+    monkeypatch: pytest.MonkeyPatch, probabilities: dict[str, float], decision: str
+) -> None:
+    monkeypatch.setattr(categories, "model", lambda: _Fixed(probabilities))
+    allowed = list(probabilities)
+    guess = classify("una historia", allowed, SENSITIVE)
+    assert guess.decision == decision and guess.code == max(probabilities, key=lambda c: probabilities[c])
+    # Without the menu's sensitive categories, the same probabilities are simply taken or not.
+    assert classify("una historia", allowed).decision == decide(probabilities[guess.code or ""])

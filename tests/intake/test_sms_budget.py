@@ -49,7 +49,8 @@ LONGEST = {
     "minutes": "30",
     "kind": "solicitud de cambio de datos",
     "lines": (
-        "Tipo: Cobro indebido o soborno\nMunicipio: San Marcos de Colón, Choluteca\n"
+        "Tipo: Problema en el lugar de pago (cerrado, sin efectivo, filas) (según lo que nos contó)\n"
+        "Municipio: San Marcos de Colón, Choluteca\n"
         "Mes del pago: septiembre\nLo que pasó: recibido\nPresentada: confidencial"
     ),
     "changes": "".join(texts.CHANGE_LINES.values()),
