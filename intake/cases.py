@@ -107,6 +107,7 @@ def start_draft(session: Session, contact_id: int, opening_text: str, now: datet
     draft = draft_for(session, contact_id, now)
     draft.awaiting, draft.description, draft.media = None, "", []
     draft.opening_text, draft.updated_at = opening_text, now
+    draft.place_options, draft.place_department = [], None  # no list of the last form stands
     # The message being answered (the worker holds the contact's lock) opened the form: filing
     # links it and every later message up to the confirmation to the case.
     opening = oldest_pending(session, contact_id)

@@ -38,6 +38,15 @@ MAX_NGRAM = 6
 MAX_WORDS = 30
 # Words around a name that say what it is ("municipio de Yoro" is the municipality).
 MUNICIPALITY_MARKERS = ("municipio", "municipio de", "ciudad de", "pueblo de")
+# Said for "Otro" in a department's list of municipalities.
+OTHER_WORDS = {"otro", "otra", "otro municipio", "ninguno", "no esta", "no sale"}
+# Why the form asks again (actions/texts.py INVALID has the question for each).
+ASK_DEPARTMENT_LIST, ASK_WHICH, ASK_TYPE_IT, ASK_AGAIN = (
+    "municipality_department",
+    "municipality_ambiguous",
+    "municipality_type_it",
+    "municipality_unknown",
+)
 
 
 @dataclass(frozen=True)
@@ -59,7 +68,6 @@ class _Mention:
     end: int
     municipalities: tuple[Municipality, ...]  # what the words name as a municipality (or town)
     department: str | None  # what they name as a department
-    exact: bool
 
 
 @lru_cache(maxsize=1)
@@ -137,17 +145,6 @@ def read_place(text: str, within: str | None = None) -> Reading:
     return _resolve(_mentions(words, municipalities()), words)
 
 
-# Said for "Otro" in a department's list of municipalities.
-OTHER_WORDS = {"otro", "otra", "otro municipio", "ninguno", "no esta", "no sale"}
-# Why the form asks again (actions/texts.py INVALID has the question for each).
-ASK_DEPARTMENT_LIST, ASK_WHICH, ASK_TYPE_IT, ASK_AGAIN = (
-    "municipality_department",
-    "municipality_ambiguous",
-    "municipality_type_it",
-    "municipality_unknown",
-)
-
-
 @dataclass(frozen=True)
 class PlaceStep:
     """One answer to the place question: a municipality, or the next question and its list."""
@@ -205,7 +202,7 @@ def _mentions(words: list[str], allowed: Iterable[Municipality]) -> list[_Mentio
             close = _closest(letters, list(near)) if len(letters) >= FUZZY_MIN_LETTERS else None
             close = near[close] if close is not None else None
             if close is not None:
-                found.append(_Mention(start, start + size, (), departments[close], False))
+                found.append(_Mention(start, start + size, (), departments[close]))
                 taken[start : start + size] = [True] * size
     # Exact names, longest first: "santa rosa de copan" before "copan", "puerto lempira" before "lempira".
     for size in range(min(MAX_NGRAM, len(words)), 0, -1):
@@ -216,7 +213,7 @@ def _mentions(words: list[str], allowed: Iterable[Municipality]) -> list[_Mentio
             places = tuple(m for m in names.get(gram, ()) if m in allowed_set)
             department = departments.get(gram)
             if places or department:
-                found.append(_Mention(start, start + size, places, department, True))
+                found.append(_Mention(start, start + size, places, department))
                 taken[start : start + size] = [True] * size
     if found:
         return sorted(found, key=lambda m: m.start)
@@ -243,14 +240,14 @@ def _fuzzy(
             if department is not None:
                 # Any department passing the cutoff wins over every municipality for these words.
                 score = 1.0 + difflib.SequenceMatcher(None, gram, department).ratio()
-                mention = _Mention(start, start + size, (), departments[department], False)
+                mention = _Mention(start, start + size, (), departments[department])
             else:
                 town = _closest(gram, town_names)
                 if town is None:
                     continue
                 score = difflib.SequenceMatcher(None, gram, town).ratio()
                 places = tuple(m for m in names[town] if m in allowed)
-                mention = _Mention(start, start + size, places, None, False)
+                mention = _Mention(start, start + size, places, None)
             if score > best_score:
                 best, best_score = mention, score
     return [best] if best is not None else []

@@ -124,3 +124,11 @@ def test_an_unreadable_place_asks_again_and_changes_nothing(person: Person) -> N
     assert person.answer("municipality", "²") == {"error": "municipality_unknown"}
     # The list still stands: a number from it still answers.
     assert person.answer("municipality", "1")["display"] == "Juticalpa, Olancho"
+
+
+def test_a_new_form_forgets_the_list_an_unfinished_one_offered(person: Person) -> None:
+    person.start("quiero poner una queja")
+    person.answer("municipality", "Olancho")
+    person.start("quiero poner una queja")
+    # "2" is no longer Catacamas: no list stands in the new form.
+    assert person.answer("municipality", "2") == {"error": "municipality_unknown"}
