@@ -26,6 +26,7 @@ FORM_SLOTS = (
     "category_from_story",
     "needs_cycle",
     "municipality",
+    "place_question",
     "cycle",
     "description",
     "confidentiality",
@@ -36,7 +37,7 @@ FILED_TEMPLATE = "{{caso_registrado}}"
 # What a "change" choice at the confirmation empties, so the form asks it again.
 CHANGES = {
     "change_category": ("category", "category_guess", "category_from_story", "needs_cycle", "cycle"),
-    "change_municipality": ("municipality",),
+    "change_municipality": ("municipality", "place_question"),
     "change_cycle": ("cycle",),
     "change_description": ("description",),
     "change_confidentiality": ("confidentiality",),
@@ -184,8 +185,10 @@ class ValidateCaseForm(FormValidationAction):
             return [SlotSet(slot, None), SlotSet("category_guess", result.get("guess"))]
         if error == "category_show_list":  # "2. Ver la lista": the form asks again, with the list
             return [SlotSet(slot, None), SlotSet("category_guess", None)]
-        # A place question's list (a department's municipalities, or which department) is the
-        # question itself: the worker writes it from the draft (intake.reply_templates).
+        if error in texts.PLACE_QUESTIONS:
+            # A department's list, which department, or "escriba el nombre": that is the form's
+            # next question, asked in place of the usual one (the worker writes the list).
+            return [SlotSet(slot, None), SlotSet("place_question", error)]
         dispatcher.utter_message(text=texts.INVALID.get(error, texts.INVALID["confirm_unknown"]))
         return [SlotSet(slot, None)]
 
@@ -216,6 +219,10 @@ class ActionAskMunicipality(Action):
         return "action_ask_municipality"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        question = tracker.get_slot("place_question")
+        if question in texts.PLACE_QUESTIONS:
+            dispatcher.utter_message(text=texts.PLACE_QUESTIONS[question])
+            return [SlotSet("place_question", None)]
         dispatcher.utter_message(text=texts.ASK_MUNICIPALITY)
         return []
 

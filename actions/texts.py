@@ -61,14 +61,17 @@ CHANGE_LINES = {
 INVALID = {
     "category_unknown": "No le entendí. Escriba solo el número de la lista.",
     "municipality_unknown": "No encontré ese municipio. Escríbalo con el departamento, por ejemplo: Juticalpa, Olancho.",
-    # The worker writes the numbered lists from the draft (intake.reply_templates): no place in Rasa.
-    "municipality_department": "{{lista_municipios}}",
-    "municipality_ambiguous": "{{lista_departamentos}}",
-    "municipality_type_it": "{{escriba_municipio}}",
     "cycle_unknown": "No le entendí el mes. Escriba el nombre del mes, por ejemplo: marzo, o NO SE.",
     "description_missing": "Por favor cuéntenos en un mensaje qué pasó.",
     "confidentiality_unknown": "Escriba 1, 2 o 3.",
     "confirm_unknown": "Escriba un número del 1 al 7.",
+}
+# The place questions that replace "¿En qué municipio pasó?" when the answer needs one more step.
+# The worker writes the numbered lists from the draft (intake.reply_templates): no place in Rasa.
+PLACE_QUESTIONS = {
+    "municipality_department": "{{lista_municipios}}",
+    "municipality_ambiguous": "{{lista_departamentos}}",
+    "municipality_type_it": "{{escriba_municipio}}",
 }
 CASE_CANCELLED = "Cancelamos el trámite. No se guardó nada."
 CASE_FAILED = "Disculpe, no pudimos registrar su trámite. Intente de nuevo en unos minutos."

@@ -39,8 +39,8 @@ BUDGETS = {
     "actions.texts.DNI_MISMATCH": 2,  # what to do, and the way out
     "actions.texts.SUMMARY": 2,  # the whole form, to confirm
     "actions.texts.CONFIRM_MENU": 2,
-    "actions.texts.INVALID[municipality_ambiguous]": 2,  # lists the municipalities it could be
-    "actions.texts.INVALID[municipality_department]": 2,  # a department's municipalities
+    "actions.texts.PLACE_QUESTIONS[municipality_ambiguous]": 2,  # lists the municipalities it could be
+    "actions.texts.PLACE_QUESTIONS[municipality_department]": 2,  # a department's municipalities
     "case_notice.closed": 2,  # the state, the survey and how to reopen
 }
 # The longest value each placeholder takes (in the worker's or the actions' own words).

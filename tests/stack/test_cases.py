@@ -106,6 +106,7 @@ def test_a_bribe_told_as_a_story_with_a_photo_and_a_correction_goes_to_integrity
     listed = system.ask(phone, "Olancho")
     assert says(listed, "¿En qué municipio de Olancho?") and "1. Juticalpa\n2. Catacamas" in listed
     assert "Olanchito" not in listed and "9. Otro" in listed
+    assert "Escriba el municipio y el departamento" not in listed  # the list is the question, alone
     corrected = system.ask(phone, "2")
     assert "Municipio: Catacamas, Olancho" in corrected and "Presentada: confidencial" in corrected
     reference = _reference(system.ask(phone, "1"))
