@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from stack.paths import MODEL, MODEL_NAME, MODELS, ROOT, rasa_bin
@@ -23,10 +29,30 @@ def fingerprint() -> str:
     return digest.hexdigest()
 
 
+@contextmanager
+def _training_lock() -> Iterator[None]:
+    """One trainer at a time: the suite and the chaos suite (and `make run`) may all ask at once.
+
+    The second caller waits, then finds the model up to date instead of training it again over
+    the first one's file while a Rasa server is loading it."""
+    MODELS.mkdir(exist_ok=True)
+    with (MODELS / ".train.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def ensure_model(quiet: bool = False) -> Path:
     """Return the Rasa model's path, training it first if config, domain or data changed; the
     category model is brought up to date first (a second, not minutes)."""
-    ensure_category_model(quiet)
+    with _training_lock():
+        ensure_category_model(quiet)
+        return _ensure_rasa_model(quiet)
+
+
+def _ensure_rasa_model(quiet: bool) -> Path:
     stamp = MODELS / ".fingerprint"
     current = fingerprint()
     if MODEL.exists() and stamp.exists() and stamp.read_text().strip() == current:
@@ -34,7 +60,9 @@ def ensure_model(quiet: bool = False) -> Path:
             print(f"model is up to date: {MODEL.relative_to(ROOT)}")
         return MODEL
     print("training the Rasa model (its inputs changed)…", flush=True)
-    MODELS.mkdir(exist_ok=True)
+    # Trained beside the model, then moved over it in one step: a Rasa server that loads the
+    # model meanwhile reads the old file or the new one, never half of one.
+    staging = Path(tempfile.mkdtemp(prefix=".training-", dir=MODELS))
     command = [
         rasa_bin(),
         "train",
@@ -45,16 +73,21 @@ def ensure_model(quiet: bool = False) -> Path:
         "--config",
         "config.yml",
         "--out",
-        str(MODELS),
+        str(staging),
         "--fixed-model-name",
         MODEL_NAME,
     ]
     log = ROOT / "var" / "rasa-train.log"
     log.parent.mkdir(exist_ok=True)
-    with log.open("w") as handle:
-        result = subprocess.run(command, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, check=False)
-    if result.returncode != 0 or not MODEL.exists():
-        sys.exit(f"rasa train failed (exit {result.returncode}); see {log}")
+    try:
+        with log.open("w") as handle:
+            result = subprocess.run(command, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, check=False)
+        trained = staging / MODEL.name
+        if result.returncode != 0 or not trained.exists():
+            sys.exit(f"rasa train failed (exit {result.returncode}); see {log}")
+        os.replace(trained, MODEL)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     stamp.write_text(current)
     return MODEL
 
