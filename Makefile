@@ -10,7 +10,7 @@ RASA := $(RASA_VENV)/bin/rasa
 FLASK := $(VENV)/bin/flask --app intake
 PRISM_DIR := tools/prism
 
-.PHONY: run test chaos setup prism env migrate demo-registry train validate lint format bench nlu nlu-report clean
+.PHONY: run test chaos setup prism env migrate demo-registry train validate lint format bench nlu nlu-report screenshots clean
 
 run: setup env migrate demo-registry train
 	$(PY) -m stack.launch
@@ -82,6 +82,11 @@ bench: setup train
 	$(PY) -m bench.import_rate
 	$(PY) -m bench.webhook_latency
 	$(PY) -m bench.campaign --households 10000 --rate 40
+
+# The screenshots docs/ shows, taken again by the browser tests (the suite writes its own under var/).
+screenshots: setup
+	scripts/install-chromium
+	SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest -q tests/browser
 
 # Held-out NLU accuracy, per-intent F1, confusions and entity scores, and the complaint stories'
 # category and place accuracy, written to docs/nlu.md.

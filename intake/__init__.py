@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from intake.runtime import Runtime, runtime, set_runtime
@@ -67,6 +68,8 @@ def create_internal_app(settings: Settings | None = None) -> Flask:
     from intake import web_health, web_internal, web_metrics
 
     app.register_blueprint(web_internal.bp)
+    # On the whole listener, so an unknown path or a crash answers JSON too (Flask's are HTML).
+    app.register_error_handler(HTTPException, web_internal.json_error)
     app.register_blueprint(web_metrics.bp)  # GET /metrics for Prometheus; never on the public app
     app.add_url_rule("/livez", "livez", web_health.livez)  # to wait for the process; nothing else
     app.add_url_rule("/readyz", "readyz", web_health.readyz)  # each dependency, cached; never public

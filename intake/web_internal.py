@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
 
 from intake.answers import record_answer
 from intake.broker import ROUTE_CASE
@@ -38,6 +39,13 @@ from intake.references import find_reference
 from intake.runtime import runtime
 
 bp = Blueprint("internal", __name__, url_prefix="/internal/v1")
+
+
+def json_error(error: HTTPException) -> ResponseReturnValue:
+    """Every error of the internal API as JSON ({"error": name, "status": code}): the action
+    server's client reads JSON, and an HTML error page would look like an outage to it."""
+    code = error.code or 500
+    return jsonify(error=(error.name or "Error").lower().replace(" ", "_"), status=code), code
 
 
 @bp.before_request
