@@ -30,19 +30,10 @@ from intake.migrations_runner import upgrade
 from intake.models import AssistantAnswer, Case, Contact, InboundMessage
 from intake.references import ALPHABET
 from intake.tally import month_of, take_snapshot
+from stack.complaint_eval import MENUS
 from stack.processes import free_port, system_processes
 
-CATEGORIES = [
-    "pago_no_recibido",
-    "monto_incorrecto",
-    "punto_de_pago",
-    "desacuerdo_suspension",
-    "maltrato",
-    "cobro_indebido",
-    "exclusion",
-    "inclusion_indebida",
-    "otro",
-]
+CATEGORIES = MENUS["grievance"]  # the menu the form shows (checked against the database)
 STATES = ["received"] * 2 + ["acknowledged", "in_verification"] * 2 + ["resolved", "closed"] * 3 + ["rejected"]
 NAIVE = {
     "sqlite": "SELECT category_code, strftime('%Y-%m', created_at, '-6 hours') AS m, count(*) FROM cases GROUP BY 1, 2",

@@ -17,9 +17,8 @@ from intake.form_answers import (
     parse_menu_choice,
     plain,
 )
-from intake.geography import municipalities
 from intake.models import CaseCategory
-from intake.places import ASK_AGAIN, answer_place
+from intake.places import ASK_AGAIN, answer_place, by_codes
 
 CONFIDENTIALITY_NAMES = {
     "identified": "con su nombre",
@@ -49,7 +48,7 @@ def menu_categories(session: Session, case_type: str) -> list[CaseCategory]:
 
 
 # Answers to "¿Su queja es sobre …? 1. Sí 2. Ver la lista".
-YES_WORDS = {"si", "sí", "correcto", "eso", "asi es", "exacto", "claro", "ok", "va"}
+YES_WORDS = {"si", "correcto", "eso", "asi es", "exacto", "claro", "ok", "va"}
 LIST_WORDS = {"no", "ver la lista", "lista", "la lista", "otro", "otra"}
 
 
@@ -105,8 +104,7 @@ def _municipality(session: Session, contact_id: int, text: str) -> dict[str, Any
     """The place answer, read with the list the form may just have offered (kept on the draft,
     where the worker reads it back to write the question)."""
     draft = open_draft(session, contact_id)
-    by_code = {m.code: m for m in municipalities()}
-    offered = [by_code[c] for c in (draft.place_options if draft else None) or [] if c in by_code]
+    offered = by_codes(draft.place_options or []) if draft else []
     step = answer_place(text, offered, draft.place_department if draft else None)
     if draft is not None:
         draft.place_options = [m.code for m in step.options]

@@ -136,22 +136,28 @@ def save(path: Path = MODEL, data: Path = TRAINING) -> Path:
     return path
 
 
+def saved_model() -> tuple[Any | None, str]:
+    """The model `make train` wrote, if it matches the data; else None and why not."""
+    import joblib
+
+    if not MODEL.exists():
+        return None, "missing"
+    try:
+        saved = joblib.load(MODEL)
+    except Exception as exc:  # a truncated or foreign file: the data is still here
+        return None, f"unreadable ({type(exc).__name__})"
+    if not isinstance(saved, dict) or saved.get("fingerprint") != fingerprint(TRAINING):
+        return None, "stale (its data changed)"
+    return saved["model"], "current"
+
+
 @lru_cache(maxsize=1)
 def model() -> Any:
     """The trained model: the file `make train` wrote if it matches the data, else trained here."""
-    import joblib
-
-    wanted = fingerprint(TRAINING)
-    if MODEL.exists():
-        try:
-            saved = joblib.load(MODEL)
-            if saved.get("fingerprint") == wanted:
-                return saved["model"]
-            log.warning("category model %s is stale (its data changed): training it in memory", MODEL.name)
-        except Exception as exc:  # a truncated or foreign file: the data is still here
-            log.warning("category model %s unreadable (%s): training it in memory", MODEL.name, type(exc).__name__)
-    else:
-        log.warning("no category model at %s (make train writes it): training it in memory", MODEL.name)
+    saved, why = saved_model()
+    if saved is not None:
+        return saved
+    log.warning("category model %s is %s: training it in memory (make train writes it)", MODEL.name, why)
     started = time.monotonic()
     trained = train(load_examples(TRAINING))
     log.info("category model trained in %.1f s", time.monotonic() - started)

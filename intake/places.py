@@ -102,6 +102,12 @@ def department_menu(department: str) -> list[Municipality]:
     return members if len(members) <= MENU_SIZE + 1 else members[:MENU_SIZE]
 
 
+def by_codes(codes: Iterable[str]) -> list[Municipality]:
+    """The municipalities of these codes, in their order (unknown codes left out)."""
+    known = {m.code: m for m in municipalities()}
+    return [known[c] for c in codes if c in known]
+
+
 def in_department(department: str) -> list[Municipality]:
     return [m for m in municipalities() if m.department == department]
 

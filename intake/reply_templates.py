@@ -27,7 +27,7 @@ from intake.form_answers import MONTH_NAMES
 from intake.geography import Municipality, municipalities
 from intake.identity import Policy, current_state
 from intake.models import Case, Contact
-from intake.places import offers_other
+from intake.places import by_codes, offers_other
 from intake.references import find_reference
 from intake.statements import statement
 
@@ -226,10 +226,9 @@ def _municipality(ctx: Context, code: str) -> str:
 def _offered(ctx: Context) -> tuple[list[Municipality], str | None]:
     """The list the form just offered, as intake.case_form kept it on the draft."""
     draft = open_draft(ctx.session, ctx.contact.id)
-    by_code = {m.code: m for m in municipalities()}
     if draft is None:
         return [], None
-    return [by_code[c] for c in draft.place_options or [] if c in by_code], draft.place_department
+    return by_codes(draft.place_options or []), draft.place_department
 
 
 def department_question(department: str, options: list[Municipality]) -> str:

@@ -96,16 +96,10 @@ def ensure_category_model(quiet: bool = False) -> Path:
     """Write models/categories.joblib unless it already matches its data (intake.categories)."""
     from intake import categories
 
-    if categories.MODEL.exists():
-        try:
-            import joblib
-
-            if joblib.load(categories.MODEL).get("fingerprint") == categories.fingerprint():
-                if not quiet:
-                    print(f"category model is up to date: {categories.MODEL.relative_to(ROOT)}")
-                return categories.MODEL
-        except Exception:  # unreadable: written again below
-            pass
+    if categories.saved_model()[0] is not None:
+        if not quiet:
+            print(f"category model is up to date: {categories.MODEL.relative_to(ROOT)}")
+        return categories.MODEL
     print("training the category model…", flush=True)
     return categories.save()
 
