@@ -24,6 +24,7 @@ import requests
 from sqlalchemy import insert, text
 
 from bench.common import fresh_database
+from intake.case_states import CaseState, is_closed
 from intake.db import engine_for, session_factory
 from intake.geography import municipalities
 from intake.migrations_runner import upgrade
@@ -34,7 +35,13 @@ from stack.complaint_eval import MENUS
 from stack.processes import free_port, system_processes
 
 CATEGORIES = MENUS["grievance"]  # the menu the form shows (checked against the database)
-STATES = ["received"] * 2 + ["acknowledged", "in_verification"] * 2 + ["resolved", "closed"] * 3 + ["rejected"]
+# A year's mix: most cases answered, some still open (weights, not a census).
+STATES = (
+    [CaseState.RECEIVED] * 2
+    + [CaseState.ACKNOWLEDGED, CaseState.IN_VERIFICATION] * 2
+    + [CaseState.RESOLVED, CaseState.CLOSED] * 3
+    + [CaseState.REJECTED]
+)
 NAIVE = {
     "sqlite": "SELECT category_code, strftime('%Y-%m', created_at, '-6 hours') AS m, count(*) FROM cases GROUP BY 1, 2",
     "postgresql": "SELECT category_code, to_char(created_at AT TIME ZONE 'America/Tegucigalpa', 'YYYY-MM') AS m, "
@@ -83,9 +90,7 @@ def _fill(database_url: str, total: int) -> None:
                 }
             )
             state = rng.choice(STATES)
-            closed = (
-                created + timedelta(days=rng.randrange(1, 30)) if state in ("resolved", "closed", "rejected") else None
-            )
+            closed = created + timedelta(days=rng.randrange(1, 30)) if is_closed(state) else None
             cases.append(
                 {
                     "id": i,

@@ -40,7 +40,6 @@ CODE_FAILURES = 5  # wrong codes after a right password, per account, before cod
 FIRST_WAIT_S = 30
 TOTP_CODE = re.compile(r"[0-9]{6}")  # ASCII only: \d would also match full-width digits
 ISSUER = "Línea Ciudadana BVM"
-ROLES = ("agent", "supervisor", "integrity", "committee", "admin")
 
 _hasher = PasswordHasher()  # argon2-cffi's defaults are Argon2id (RFC 9106 low-memory profile)
 # Checked against when the e-mail is unknown, so timing does not reveal which accounts exist.

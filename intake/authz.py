@@ -2,27 +2,44 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, false, or_, select
+from enum import StrEnum
+
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 
 from intake.models import Case, Staff
 
-ROLES = ("agent", "supervisor", "integrity", "admin", "committee")
+
+class Role(StrEnum):
+    # Stored in staff.role: never rename a value.
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    INTEGRITY = "integrity"
+    ADMIN = "admin"
+    COMMITTEE = "committee"
+
+
+ROLES = tuple(role.value for role in Role)
 # What each role may do to a case in its scope.
-ACTIONS = {
-    "agent": {"view", "reply", "note", "change_state"},
-    "supervisor": {"view", "reply", "note", "change_state", "reassign"},
-    "integrity": {"view", "reply", "note", "change_state", "reassign", "reveal_identity"},
-    "admin": {"view"},
-    "committee": set(),  # the committee reads an anonymized sample elsewhere, never case pages
+ACTIONS: dict[str, set[str]] = {
+    Role.AGENT: {"view", "reply", "note", "change_state"},
+    Role.SUPERVISOR: {"view", "reply", "note", "change_state", "reassign"},
+    Role.INTEGRITY: {"view", "reply", "note", "change_state", "reassign", "reveal_identity"},
+    Role.ADMIN: {"view"},
+    Role.COMMITTEE: set(),  # the committee reads an anonymized sample elsewhere, never case pages
 }
 # What each role may do with a 'hablar con una persona' request of its team.
-REQUEST_ACTIONS = {
-    "agent": {"view", "work"},
-    "supervisor": {"view", "work"},
-    "integrity": {"view", "work"},
-    "admin": {"view"},  # admins audit; they do not talk with beneficiaries
-    "committee": set(),
+REQUEST_ACTIONS: dict[str, set[str]] = {
+    Role.AGENT: {"view", "work"},
+    Role.SUPERVISOR: {"view", "work"},
+    Role.INTEGRITY: {"view", "work"},
+    Role.ADMIN: {"view"},  # admins audit; they do not talk with beneficiaries
+    Role.COMMITTEE: set(),
 }
+# Who is given cases to work: supervisors oversee their team's cases (and receive the breached
+# ones) but hold none; admins and the committee never hold one.
+HOLDER_ROLES = (Role.AGENT, Role.INTEGRITY)
+# The team a role belongs to when `flask staff create` is not told one.
+DEFAULT_TEAMS: dict[str, str] = {Role.ADMIN: "administracion", Role.COMMITTEE: "comite", Role.INTEGRITY: "integridad"}
 
 
 def accused_office(staff: Staff, case: Case) -> bool:
@@ -32,8 +49,34 @@ def accused_office(staff: Staff, case: Case) -> bool:
 
 
 def may_hold(staff: Staff, case: Case) -> bool:
-    """Whether a case may be assigned to this person (routing, reassignment, the team list)."""
-    return staff.active and staff.team_code == case.team_code and not accused_office(staff, case)
+    """Whether a case may be assigned to this person (reassignment, the case page's team list);
+    `holders` is the same rule for routing, in SQL."""
+    return (
+        staff.active
+        and staff.role in HOLDER_ROLES
+        and staff.team_code == case.team_code
+        and not accused_office(staff, case)
+    )
+
+
+def holders(team_code: str, case: Case) -> ColumnElement[bool]:
+    """The SQL form of `may_hold` for a team the case is (or is about to be) routed to."""
+    return and_(
+        Staff.team_code == team_code,
+        Staff.active.is_(True),
+        Staff.role.in_(HOLDER_ROLES),
+        eligible_members(case.department, case.sensitive),
+    )
+
+
+def supervisors(team_code: str, case: Case) -> ColumnElement[bool]:
+    """Who a breached case escalates to: the team's active supervisors, never of the accused office."""
+    return and_(
+        Staff.team_code == team_code,
+        Staff.active.is_(True),
+        Staff.role == Role.SUPERVISOR,
+        eligible_members(case.department, case.sensitive),
+    )
 
 
 def not_accused_office(department: str | None) -> ColumnElement[bool]:
@@ -50,14 +93,14 @@ def eligible_members(department_of_case: str, sensitive: bool) -> ColumnElement[
     return or_(Staff.department.is_(None), Staff.department != department_of_case)
 
 
-def scope(staff: Staff) -> Select[tuple[Case]]:
+def scope(staff: Staff) -> Select[Case]:
     """The cases this person may open at all."""
     query = select(Case).where(not_accused_office(staff.department))
-    if staff.role == "agent":
+    if staff.role == Role.AGENT:
         return query.where(Case.assignee_id == staff.id)
-    if staff.role in ("supervisor", "integrity"):
+    if staff.role in (Role.SUPERVISOR, Role.INTEGRITY):
         return query.where(Case.team_code == staff.team_code)
-    if staff.role == "admin":
+    if staff.role == Role.ADMIN:
         return query
     return query.where(false())
 
@@ -65,11 +108,11 @@ def scope(staff: Staff) -> Select[tuple[Case]]:
 def in_scope(staff: Staff, case: Case) -> bool:
     if accused_office(staff, case):
         return False
-    if staff.role == "agent":
+    if staff.role == Role.AGENT:
         return case.assignee_id == staff.id
-    if staff.role in ("supervisor", "integrity"):
+    if staff.role in (Role.SUPERVISOR, Role.INTEGRITY):
         return case.team_code == staff.team_code
-    return staff.role == "admin"
+    return staff.role == Role.ADMIN
 
 
 def can(staff: Staff, action: str, case: Case) -> bool:
@@ -103,35 +146,39 @@ def can_request(staff: Staff, action: str, team_of_request: str, barred_departme
         return False
     if action not in REQUEST_ACTIONS.get(staff.role, set()):
         return False
-    return staff.role == "admin" or staff.team_code == team_of_request
+    return staff.role == Role.ADMIN or staff.team_code == team_of_request
 
 
 def is_committee_member(staff: Staff) -> bool:
     """Only the citizens' committee reads its sample and signs the month's figures."""
-    return staff.role == "committee"
+    return staff.role == Role.COMMITTEE
 
 
 def works_cases(staff: Staff) -> bool:
     """Everyone but the committee has a case queue and a person-request inbox."""
-    return staff.role in ACTIONS and staff.role != "committee"
+    return staff.role in ACTIONS and staff.role != Role.COMMITTEE
+
+
+def holds_cases(staff: Staff) -> bool:
+    return staff.role in HOLDER_ROLES
 
 
 def sees_team_load(staff: Staff) -> bool:
-    return staff.role in ("supervisor", "integrity")
+    return staff.role in (Role.SUPERVISOR, Role.INTEGRITY)
 
 
 def exports_audit_log(staff: Staff) -> bool:
-    return staff.role == "admin"
+    return staff.role == Role.ADMIN
 
 
 def sees_dead_letters(staff: Staff) -> bool:
     """Messages the line could not process (intake/dead_letters.py): admins watch over the line and
     may send one back. Not a regional supervisor: a dead message of any phone in the country may
     be part of a complaint about their own office, not yet linked to its case."""
-    return staff.role == "admin"
+    return staff.role == Role.ADMIN
 
 
 def manages_notices(staff: Staff) -> bool:
     """Payment-day campaigns (intake/notices.py): supervisors and admins follow them and may pause,
     resume or cancel one; they are created and started from the CLI, by who runs the line."""
-    return staff.role in ("supervisor", "admin")
+    return staff.role in (Role.SUPERVISOR, Role.ADMIN)

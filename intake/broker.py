@@ -16,6 +16,15 @@ IMPORT_SPOOL = "inbound.import_spool"
 RECONCILE_INBOUND = "inbound.reconcile"
 RECONCILE_OUTBOUND = "outbound.reconcile"
 NOTICE_TICK = "notices.tick"
+# Beat's periodic tasks (worker/celery_app.py): nothing else sends them, but beat and the worker
+# must agree on the name, so it is written once.
+SWEEP_INBOUND = "conversation.sweep"
+SWEEP_OUTBOUND = "outbound.sweep"
+SWEEP_NOTICES = "notices.sweep"
+SWEEP_UNROUTED = "cases.sweep_unrouted"
+SLA_SWEEP = "cases.sla_sweep"
+TALLY_SNAPSHOT = "tally.snapshot"
+TALLY_SNAPSHOT_IF_DUE = "tally.snapshot_if_due"
 
 
 @lru_cache(maxsize=4)

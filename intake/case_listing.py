@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.cases import STATE_NAMES, TYPE_NAMES
+from intake.case_states import name_of
+from intake.cases import TYPE_NAMES
 from intake.deadlines import HONDURAS, traffic_light
 from intake.models import Case, Staff, as_utc
 
@@ -30,7 +31,7 @@ def case_rows(session: Session, now: datetime, state: str | None, limit: int) ->
                 f"{case.municipality}, {case.department}",
                 case.team_code or "-",
                 assignee or "-",
-                STATE_NAMES.get(case.state, case.state),
+                name_of(case.state),
                 deadline.astimezone(HONDURAS).strftime("%Y-%m-%d"),
                 LIGHTS[traffic_light(now, as_utc(case.amber_at), deadline)],
             )

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.case_messages import link_current, link_form
+from intake.case_states import NAMES, CaseState, is_closed, name_of
 from intake.deadlines import HONDURAS, add_business_days, amber_from
 from intake.geography import municipalities
 from intake.identity import households_for_phone
@@ -31,19 +32,6 @@ from intake.outbound import queue_message
 from intake.references import new_reference
 from intake.wa_templates import TEMPLATES, variables_json
 
-OPEN_STATES = ("received", "acknowledged", "in_verification", "waiting_info", "escalated", "referred", "reopened")
-STATE_NAMES = {
-    "received": "recibida",
-    "acknowledged": "en revisión",
-    "in_verification": "en verificación",
-    "waiting_info": "esperando información de usted",
-    "escalated": "escalada a un supervisor",
-    "referred": "remitida a otra institución",
-    "resolved": "resuelta",
-    "closed": "cerrada",
-    "rejected": "no procede",
-    "reopened": "reabierta",
-}
 TYPE_NAMES = {
     "grievance": "queja",
     "information": "solicitud de información",
@@ -261,13 +249,13 @@ def public_status(case: Case) -> dict[str, Any]:
         "reference": case.reference,
         "type": TYPE_NAMES[case.case_type],
         "state": case.state,
-        "state_name": STATE_NAMES.get(case.state, case.state),
+        "state_name": name_of(case.state),
         "public_update": case.public_update,
         "deadline": as_utc(case.deadline_at).isoformat(),
         # The day the beneficiary reads: the deadline ends at 23:59 Honduras time, which is
         # already the next day in UTC.
         "deadline_date": as_utc(case.deadline_at).astimezone(HONDURAS).date().isoformat(),
-        "closed": case.state in ("closed", "resolved", "rejected"),
+        "closed": is_closed(case.state),
     }
 
 
@@ -299,19 +287,19 @@ def change_state(
     session: Session, case: Case, new_state: str, actor: str, now: datetime, public_update: str = ""
 ) -> OutboundMessage | None:
     """Move the case, log it, and tell the complainant (closing asks for satisfaction)."""
-    if new_state not in STATE_NAMES:
+    if new_state not in NAMES:
         raise CaseError(f"unknown state {new_state!r}")
     old = case.state
     case.state = new_state
     if public_update:
         case.public_update = public_update
-    if new_state in ("closed", "resolved", "rejected"):
+    closing = is_closed(new_state)
+    if closing:
         case.closed_at = now
     event = append_event(session, case.id, actor, "state_changed", now, old=old, new=new_state)
-    body = f"Su {TYPE_NAMES[case.case_type]} {case.reference} está {STATE_NAMES[new_state]}."
+    body = f"Su {TYPE_NAMES[case.case_type]} {case.reference} está {NAMES[new_state]}."
     if public_update:
         body += f"\n{public_update}"
-    closing = new_state in ("closed", "resolved", "rejected")
     if closing:
         body += (
             "\n¿Qué tan satisfecho quedó? Responda con un número del 1 (nada) al 5 (muy satisfecho)."
@@ -322,7 +310,7 @@ def change_state(
         # Outside WhatsApp's 24-hour window this goes as an approved template (no staff update in it).
         message.template = "case_closed" if closing else "case_update"
         message.template_vars = variables_json(
-            {"1": TYPE_NAMES[case.case_type], "2": case.reference, "3": STATE_NAMES[new_state]}
+            {"1": TYPE_NAMES[case.case_type], "2": case.reference, "3": NAMES[new_state]}
         )
     return message
 
@@ -353,7 +341,7 @@ def reopen(session: Session, case: Case, now: datetime) -> bool:
     """Reopen a closed case within 15 days of closing; False if too late or not closed."""
     if case.closed_at is None or as_utc(case.closed_at) < now - REOPEN_WINDOW:
         return False
-    case.state, case.closed_at = "reopened", None
+    case.state, case.closed_at = CaseState.REOPENED, None
     link_current(session, case.contact_id, case.id)
     append_event(session, case.id, "beneficiary", "reopened", now)
     return True

@@ -4,7 +4,6 @@ misunderstandings in a row, offer a person instead. State per contact, in the da
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -30,14 +29,6 @@ PERSON_OFFER = ["talk_to_person", "menu"]
 ANSWER_WITHIN = timedelta(minutes=30)
 FALLBACK_INTENT = "nlu_fallback"
 MENU_ANSWER = re.compile(r"[0-9]{1,2}")
-
-
-@dataclass(frozen=True)
-class Decision:
-    """Either a structured message for the assistant, or a reply the worker sends itself."""
-
-    to_assistant: str | None = None
-    reply: str | None = None
 
 
 def guesses(ranking: list[tuple[str, float]], limit: int = 2) -> list[str]:

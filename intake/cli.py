@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from flask import Flask
 
+from intake.authz import DEFAULT_TEAMS, ROLES
 from intake.cli_notices import notices_cli
 from intake.migrations_runner import upgrade
 from intake.registry import RegistryError, counts, import_files
@@ -43,7 +44,7 @@ def staff_demo() -> None:
 @staff.command("create", help="Create a staff account (the first admin too); prints the TOTP enrolment URI.")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
-@click.option("--role", type=click.Choice(["agent", "supervisor", "integrity", "committee", "admin"]), required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--team", default=None, help="team code (default: administracion for admin, comite for committee)")
 @click.option("--department", default=None, help="the office's department (agents of regional offices)")
 @click.password_option(help="at least 12 characters")
@@ -53,7 +54,7 @@ def staff_create(email: str, name: str, role: str, team: str | None, department:
     from intake.accounts import AccountError, create_account
     from intake.models import Staff, Team
 
-    team = team or {"admin": "administracion", "committee": "comite", "integrity": "integridad"}.get(role)
+    team = team or DEFAULT_TEAMS.get(role)
     with runtime().sessions() as session, session.begin():
         if team is None or session.get(Team, team) is None:
             raise click.BadParameter(f"unknown team {team!r}", param_hint="--team")

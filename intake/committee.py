@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from intake.authz import is_committee_member
-from intake.cases import STATE_NAMES, TYPE_NAMES, append_event
+from intake.case_states import name_of
+from intake.cases import TYPE_NAMES, append_event
 from intake.models import Case, CaseCategory, CaseEvent, CommitteeSignoff, Staff, as_utc
 from intake.redaction import mask_numbers
 from intake.tally import latest, month_of, table
@@ -85,7 +86,7 @@ def sample(session: Session, month: str, key: str, viewer: Staff, now: datetime)
                 category=names.get(case.category_code, case.category_code),
                 department=case.department if case.confidentiality == "identified" else "reservado",
                 channel="WhatsApp" if case.channel == "whatsapp" else "SMS",
-                state=STATE_NAMES[case.state],
+                state=name_of(case.state),
                 days_to_acknowledge=_days(case.created_at, first_change),
                 days_to_close=_days(case.created_at, case.closed_at),
                 on_time=None if case.closed_at is None else as_utc(case.closed_at) <= as_utc(case.deadline_at),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from intake.authz import Role
 from intake.models import Staff, Team
 
 # Integrity officers sit in two different offices, so a case about either office has someone
@@ -28,7 +29,7 @@ def create_demo_staff(session: Session) -> int:
                     name=f"Miembro del comité {n}",
                     email=f"comite{n}@demo.bvm.hn",
                     team_code=team.code,
-                    role="committee",
+                    role=Role.COMMITTEE,
                 )
                 for n in (1, 2)
             ]
@@ -39,7 +40,7 @@ def create_demo_staff(session: Session) -> int:
                     name=f"Oficial de integridad {n}",
                     email=f"integridad{n}@demo.bvm.hn",
                     team_code=team.code,
-                    role="integrity",
+                    role=Role.INTEGRITY,
                     department=office,
                 )
                 for n, office in enumerate(INTEGRITY_OFFICES, start=1)
@@ -50,7 +51,7 @@ def create_demo_staff(session: Session) -> int:
                     name=f"Agente {n}, {team.name}",
                     email=f"{team.code}.agente{n}@demo.bvm.hn",
                     team_code=team.code,
-                    role="agent",
+                    role=Role.AGENT,
                     department=team.department,
                 )
                 for n in (1, 2)
@@ -60,7 +61,7 @@ def create_demo_staff(session: Session) -> int:
                 name=f"Supervisión, {team.name}",
                 email=f"{team.code}.supervision@demo.bvm.hn",
                 team_code=team.code,
-                role="supervisor",
+                role=Role.SUPERVISOR,
                 department=team.department,
             )
         )

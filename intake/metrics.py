@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from intake.cases import OPEN_STATES
+from intake.case_states import OPEN
 from intake.delivery import TECHNICAL
 from intake.models import Case, InboundMessage, OutboundMessage, as_utc
 
@@ -107,7 +107,7 @@ def read_database(session: Session, now: datetime, reconcile_after_s: int) -> di
             started < now - timedelta(seconds=reconcile_after_s),
         )
     )
-    breached = session.scalar(select(func.count()).where(Case.state.in_(OPEN_STATES), Case.deadline_at < now))
+    breached = session.scalar(select(func.count()).where(Case.state.in_(OPEN), Case.deadline_at < now))
     return {
         "inbound": inbound,
         "oldest_pending_age_s": max((now - as_utc(oldest)).total_seconds(), 0.0) if oldest else 0.0,

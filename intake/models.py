@@ -21,6 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from intake.case_states import CaseState
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -357,7 +359,7 @@ class Case(Base):
     household_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # never for anonymous
     # The message that confirmed the case: one message, one case, however often it is processed.
     source_inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"), unique=True)
-    state: Mapped[str] = mapped_column(String(24), default="received", index=True)
+    state: Mapped[str] = mapped_column(String(24), default=CaseState.RECEIVED.value, index=True)
     severity: Mapped[str] = mapped_column(String(10))
     sensitive: Mapped[bool] = mapped_column(default=False)
     team_code: Mapped[str | None] = mapped_column(ForeignKey("teams.code"), nullable=True)

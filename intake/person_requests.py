@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.authz import can_request, protected
-from intake.cases import OPEN_STATES
+from intake.case_states import OPEN
 from intake.handoffs import end_handoff, start_handoff
 from intake.identity import households_for_phone
 from intake.models import Case, Contact, PersonRequest, PersonRequestEvent, Staff, Team
@@ -19,7 +19,7 @@ CENTRAL_TEAM = "datos"  # a phone with no registered household is helped by the 
 
 
 def protected_open_cases(session: Session, contact_id: int) -> list[Case]:
-    cases = session.scalars(select(Case).where(Case.contact_id == contact_id, Case.state.in_(OPEN_STATES)))
+    cases = session.scalars(select(Case).where(Case.contact_id == contact_id, Case.state.in_(OPEN)))
     return [case for case in cases if protected(case)]
 
 

@@ -11,7 +11,7 @@ import redis
 from sqlalchemy import ColumnElement, Select, delete, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from intake.cases import OPEN_STATES
+from intake.case_states import OPEN
 from intake.models import (
     Case,
     CaseEvent,
@@ -111,7 +111,7 @@ class _Cutoffs:
 
 def _closed_before(cutoff: datetime) -> ColumnElement[bool]:
     # A reopened case has closed_at NULL and an open state: both tests keep it.
-    return Case.closed_at.is_not(None) & Case.state.not_in(OPEN_STATES) & (Case.closed_at < cutoff)
+    return Case.closed_at.is_not(None) & Case.state.not_in(OPEN) & (Case.closed_at < cutoff)
 
 
 def _contact_is_busy(contact_id: ColumnElement[int]) -> ColumnElement[bool]:

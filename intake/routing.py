@@ -7,8 +7,9 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from intake.authz import eligible_members
-from intake.cases import OPEN_STATES, append_event
+from intake.authz import holders, supervisors
+from intake.case_states import OPEN
+from intake.cases import append_event
 from intake.models import Case, RoutingRule, Staff
 
 INTEGRITY_TEAM = "integridad"
@@ -32,19 +33,13 @@ def choose_team(session: Session, case: Case) -> str | None:
 
 def choose_assignee(session: Session, team_code: str, case: Case) -> Staff | None:
     """The active member with fewest open cases; for a sensitive case, nobody from the office involved."""
-    query = select(Staff).where(
-        Staff.team_code == team_code,
-        Staff.active.is_(True),
-        Staff.role != "supervisor",
-        eligible_members(case.department, case.sensitive),
-    )
-    members = session.scalars(query).all()
+    members = session.scalars(select(Staff).where(holders(team_code, case))).all()
     if not members:
         return None
     loads = dict(
         session.execute(
             select(Case.assignee_id, func.count())
-            .where(Case.assignee_id.in_([m.id for m in members]), Case.state.in_(OPEN_STATES))
+            .where(Case.assignee_id.in_([m.id for m in members]), Case.state.in_(OPEN))
             .group_by(Case.assignee_id)
         ).all()
     )
@@ -73,20 +68,14 @@ def route(session: Session, case_id: int, now: datetime) -> str:
 
 
 def supervisor_of(session: Session, team_code: str, case: Case) -> Staff | None:
-    query = select(Staff).where(
-        Staff.team_code == team_code,
-        Staff.active.is_(True),
-        Staff.role == "supervisor",
-        eligible_members(case.department, case.sensitive),
-    )
-    return session.scalars(query.order_by(Staff.id)).first()
+    return session.scalars(select(Staff).where(supervisors(team_code, case)).order_by(Staff.id)).first()
 
 
 def unrouted(session: Session, older_than: datetime, limit: int = 500) -> list[int]:
     return list(
         session.scalars(
             select(Case.id)
-            .where(Case.assignee_id.is_(None), Case.created_at < older_than, Case.state.in_(OPEN_STATES))
+            .where(Case.assignee_id.is_(None), Case.created_at < older_than, Case.state.in_(OPEN))
             .order_by(Case.id)
             .limit(limit)
         )

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from intake.cases import OPEN_STATES, append_event
+from intake.case_states import OPEN
+from intake.cases import append_event
 from intake.models import Case, CaseEvent
 from intake.routing import supervisor_of
 
@@ -23,7 +24,7 @@ def sweep(session: Session, now: datetime) -> SweepResult:
     """Idempotent: each case turns amber once and is escalated once."""
     amber_cases = session.scalars(
         select(Case).where(
-            Case.state.in_(OPEN_STATES),
+            Case.state.in_(OPEN),
             Case.amber_at <= now,
             Case.deadline_at >= now,
             ~exists().where(CaseEvent.case_id == Case.id, CaseEvent.kind == "amber"),
@@ -32,7 +33,7 @@ def sweep(session: Session, now: datetime) -> SweepResult:
     for case in amber_cases:
         append_event(session, case.id, "system", "amber", now, deadline=case.deadline_at.isoformat())
     breached = session.scalars(
-        select(Case).where(Case.state.in_(OPEN_STATES), Case.deadline_at < now, Case.escalated_at.is_(None))
+        select(Case).where(Case.state.in_(OPEN), Case.deadline_at < now, Case.escalated_at.is_(None))
     ).all()
     for case in breached:
         supervisor = supervisor_of(session, case.team_code, case) if case.team_code else None

@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from intake.authz import may_hold, scope, sees_identity, sees_transcript
+from intake.authz import holders, holds_cases, scope, sees_identity, sees_transcript
 from intake.case_messages import case_transcript
-from intake.cases import OPEN_STATES, STATE_NAMES, TYPE_NAMES
+from intake.case_states import NAMES as STATE_NAMES
+from intake.case_states import OPEN, name_of
+from intake.cases import TYPE_NAMES
 from intake.consent import opted_out
 from intake.deadlines import HONDURAS, traffic_light
 from intake.handoffs import active_handoff
@@ -76,7 +78,7 @@ def queue(session: Session, staff: Staff, filters: Filters, now: datetime) -> li
         if value:
             query = query.where(column == value)
     if not filters.state:
-        query = query.where(Case.state.in_(OPEN_STATES))
+        query = query.where(Case.state.in_(OPEN))
     names = dict(session.execute(select(CaseCategory.code, CaseCategory.name)).all())
     assignees = dict(session.execute(select(Staff.id, Staff.name)).all())
     rows = []
@@ -87,7 +89,7 @@ def queue(session: Session, staff: Staff, filters: Filters, now: datetime) -> li
                 "type": TYPE_NAMES[case.case_type],
                 "category": names.get(case.category_code, case.category_code),
                 "place": f"{case.municipality}, {case.department}",
-                "state": STATE_NAMES.get(case.state, case.state),
+                "state": name_of(case.state),
                 "assignee": assignees.get(case.assignee_id, "sin asignar"),
                 "deadline": local(case.deadline_at),
                 "light": traffic_light(now, as_utc(case.amber_at), as_utc(case.deadline_at)),
@@ -102,10 +104,10 @@ def team_load(session: Session, staff: Staff) -> list[tuple[str, int]]:
     members = session.scalars(select(Staff).where(Staff.team_code == staff.team_code, Staff.active.is_(True))).all()
     counts = dict(
         session.execute(
-            select(Case.assignee_id, func.count()).where(Case.state.in_(OPEN_STATES)).group_by(Case.assignee_id)
+            select(Case.assignee_id, func.count()).where(Case.state.in_(OPEN)).group_by(Case.assignee_id)
         ).all()
     )
-    return [(m.name, counts.get(m.id, 0)) for m in members if m.role != "supervisor"]
+    return [(m.name, counts.get(m.id, 0)) for m in members if holds_cases(m)]
 
 
 def whatsapp_window_closed(session: Session, case: Case, now: datetime) -> bool:
@@ -125,7 +127,7 @@ def case_detail(session: Session, staff: Staff, case: Case, now: datetime, revea
     return {
         "case": case,
         "type": TYPE_NAMES[case.case_type],
-        "state": STATE_NAMES.get(case.state, case.state),
+        "state": name_of(case.state),
         "category": session.get(CaseCategory, case.category_code),
         "light": traffic_light(now, as_utc(case.amber_at), as_utc(case.deadline_at)),
         "deadline": local(case.deadline_at),
@@ -146,12 +148,8 @@ def case_detail(session: Session, staff: Staff, case: Case, now: datetime, revea
         "local": local,
         "event_names": EVENT_NAMES,
         "handoff": active_handoff(session, case.contact_id),
-        "team": [
-            m
-            for m in session.scalars(
-                select(Staff).where(Staff.team_code == case.team_code, Staff.role != "supervisor").order_by(Staff.id)
-            )
-            if may_hold(m, case)
-        ],
+        "team": session.scalars(select(Staff).where(holders(case.team_code, case)).order_by(Staff.id)).all()
+        if case.team_code
+        else [],
         "staff_names": dict(session.execute(select(Staff.id, Staff.name)).all()),
     }

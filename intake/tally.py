@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
 
+from intake.case_states import PUBLIC_GROUPS
 from intake.deadlines import HONDURAS
 from intake.disclosure import cube, suppress
 from intake.models import AssistantAnswer, Case, CaseEvent, TallyCell, TallyMetric, TallySnapshot, as_utc
@@ -45,18 +46,6 @@ ANSWER_TABLES: list[tuple[str, ...]] = [
     ("month", "topic"),
 ]
 CASES, ANSWERS = "casos", "consultas"
-STATE_GROUPS = {
-    "received": "recibida",
-    "acknowledged": "en_proceso",
-    "in_verification": "en_proceso",
-    "waiting_info": "en_proceso",
-    "escalated": "en_proceso",
-    "referred": "en_proceso",
-    "reopened": "en_proceso",
-    "resolved": "resuelta",
-    "closed": "resuelta",
-    "rejected": "resuelta",
-}
 DEFAULT_K = 10
 
 
@@ -73,7 +62,7 @@ def _records(session: Session | Connection) -> Iterator[dict[str, str]]:
             "department": department,
             "month": month_of(created_at),
             "channel": channel,
-            "state_group": STATE_GROUPS.get(state, "en_proceso"),
+            "state_group": PUBLIC_GROUPS.get(state, "en_proceso"),
         }
 
 

@@ -35,7 +35,9 @@ from intake.authz import (
 )
 from intake.broker import SEND_OUTBOUND
 from intake.case_messages import request_transcript
-from intake.cases import STATE_NAMES, append_event, change_state, notify, waiting_notice
+from intake.case_states import CLOSED
+from intake.case_states import NAMES as STATE_NAMES
+from intake.cases import append_event, change_state, notify, waiting_notice
 from intake.consent import OPTED_IN, OPTED_OUT
 from intake.consent import record as record_consent
 from intake.handoffs import end_handoff, start_handoff
@@ -69,7 +71,6 @@ DECISIONS = {
     "no_procede": "No procede, con explicación",
     "sancion": "Caso trasladado para sanción",
 }
-RESOLVING = ("resolved", "closed", "rejected")
 CANNED = {
     "recibido": "Buenas. Soy del programa Bono Vida Mejor. Recibimos su caso y lo estamos revisando.",
     "documento": "Para seguir con su caso necesitamos una foto de su tarjeta de identidad. Puede enviarla por aquí.",
@@ -331,7 +332,7 @@ def state(reference: str) -> ResponseReturnValue:
     summary = request.form.get("public_summary", "").strip()
     if new_state not in STATE_NAMES:
         abort(400)
-    if new_state in RESOLVING and (decision not in DECISIONS or not summary):
+    if new_state in CLOSED and (decision not in DECISIONS or not summary):
         return _render_case(
             case,
             revealed=False,
@@ -340,7 +341,7 @@ def state(reference: str) -> ResponseReturnValue:
         )
     if decision:
         append_event(g.db, case.id, _actor(), "decision", rt.now(), decision=decision)
-    if new_state in RESOLVING and end_handoff(g.db, case.contact_id, rt.now()):
+    if new_state in CLOSED and end_handoff(g.db, case.contact_id, rt.now()):
         append_event(g.db, case.id, _actor(), "handed_back", rt.now())
     message = change_state(g.db, case, new_state, _actor(), rt.now(), summary)
     _send_after_commit(message)
