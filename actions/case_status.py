@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions import intake_client, texts
 
@@ -27,7 +26,7 @@ class ActionCaseStatus(Action):
     def name(self) -> str:
         return "action_case_status"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         reference = _reference(tracker)
         try:
             status = intake_client.case_status(tracker.sender_id, reference)
@@ -45,7 +44,7 @@ class ActionReopenCase(Action):
     def name(self) -> str:
         return "action_reopen_case"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         reference = _reference(tracker)
         if reference is None:
             dispatcher.utter_message(text="Escriba REABRIR y el código de su queja, por ejemplo: REABRIR BVM-7K3Q9.")

@@ -8,6 +8,7 @@ from typing import Any
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions import intake_client, texts
 from actions.spanish import MONTHS
@@ -121,7 +122,7 @@ class ActionStartCase(Action):
     def name(self) -> str:
         return "action_start_case"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name", "")
         case_type = TYPE_OF_INTENT.get(intent, "grievance")
         # A complaint or a data update told in the opening message: its words say the category,
@@ -136,7 +137,7 @@ class ValidateCaseForm(FormValidationAction):
         return "validate_case_form"
 
     async def required_slots(
-        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[str]:
         case_type = case_type_of(tracker)
         slots = ["category"] if case_type in ("grievance", "data_update") else []
@@ -149,7 +150,7 @@ class ValidateCaseForm(FormValidationAction):
         slots.append("confirm")
         return slots
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         events: list[EventType] = []
         requested = tracker.get_slot("requested_slot")
         if requested and _user_just_spoke(tracker):
@@ -176,7 +177,10 @@ class ValidateCaseForm(FormValidationAction):
             if slot == "category":
                 events += [SlotSet("needs_cycle", bool(result.get("needs_cycle"))), SlotSet("category_guess", None)]
             if slot == "confirm" and value in CHANGES:
-                events = [SlotSet(name, None) for name in CHANGES[value]] + [SlotSet("confirm", None)]
+                emptied = CHANGES[value]
+                if value == "change_category" and case_type_of(tracker) in FIXED_CATEGORY:
+                    emptied = ()  # not offered (an appeal or information request has a fixed type): summary again
+                events = [SlotSet(name, None) for name in emptied] + [SlotSet("confirm", None)]
             return events
         if intent in DIGRESSIONS:
             return []  # not an answer: the form steps aside and a rule answers the question
@@ -197,7 +201,7 @@ class ActionAskCategory(Action):
     def name(self) -> str:
         return "action_ask_category"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         case_type = case_type_of(tracker)
         try:
             menu = intake_client.case_categories(case_type)
@@ -218,7 +222,7 @@ class ActionAskMunicipality(Action):
     def name(self) -> str:
         return "action_ask_municipality"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         question = tracker.get_slot("place_question")
         if question in texts.PLACE_QUESTIONS:
             dispatcher.utter_message(text=texts.PLACE_QUESTIONS[question])
@@ -231,7 +235,7 @@ class ActionAskCycle(Action):
     def name(self) -> str:
         return "action_ask_cycle"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         dispatcher.utter_message(text=texts.ASK_CYCLE)
         return []
 
@@ -242,7 +246,7 @@ class ActionAskDescription(Action):
     def name(self) -> str:
         return "action_ask_description"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         try:
             intake_client.await_description(tracker.sender_id)
         except intake_client.IntakeUnavailable:
@@ -256,7 +260,7 @@ class ActionAskConfidentiality(Action):
     def name(self) -> str:
         return "action_ask_confidentiality"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         text = texts.ASK_CONFIDENTIALITY
         if tracker.get_slot("category") in SENSITIVE:
             text += "\n" + texts.CONFIDENTIALITY_HINT
@@ -277,7 +281,7 @@ class ActionAskConfirm(Action):
     def name(self) -> str:
         return "action_ask_confirm"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         case_type = case_type_of(tracker)
         try:
             categories = {c["code"]: c["name"] for c in intake_client.case_categories(case_type)}
@@ -301,7 +305,7 @@ class ActionAskConfirm(Action):
         changes.append("description")
         if case_type == "grievance":
             names = {"identified": "con su nombre", "confidential": "confidencial", "anonymous": "anónima"}
-            lines.append(f"Presentada: {names.get(tracker.get_slot('confidentiality'), '-')}")
+            lines.append(f"Presentada: {names.get(tracker.get_slot('confidentiality') or '', '-')}")
             changes.append("confidentiality")
         summary = texts.SUMMARY.format(kind=KIND[case_type], lines="\n".join(lines))
         menu = texts.CONFIRM_MENU.format(changes="".join(texts.CHANGE_LINES[c] for c in changes))
@@ -317,9 +321,9 @@ class ActionFileCase(Action):
     def name(self) -> str:
         return "action_file_case"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         if tracker.get_slot("confirm") != "send":
-            return ActionCancelCase().run(dispatcher, tracker, domain)
+            return await ActionCancelCase().run(dispatcher, tracker, domain)
         case_type = case_type_of(tracker)
         fields = {
             "case_type": case_type,
@@ -372,7 +376,7 @@ class ActionCancelCase(Action):
     def name(self) -> str:
         return "action_cancel_case"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         # An abandoned draft is replaced by the next form anyway, so an outage here is harmless.
         with contextlib.suppress(intake_client.IntakeUnavailable):
             intake_client.discard_case_form(tracker.sender_id)
@@ -387,7 +391,7 @@ class ActionCaseMedia(Action):
     def name(self) -> str:
         return "action_case_media"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         if tracker.active_loop_name == "case_form":
             dispatcher.utter_message(text=texts.MEDIA_ATTACHED)
         else:

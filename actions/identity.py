@@ -6,6 +6,7 @@ from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions import intake_client, texts
 from actions.payments import answer
@@ -15,7 +16,7 @@ class ActionCheckIdentity(Action):
     def name(self) -> str:
         return "action_check_identity"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         try:
             identity = intake_client.identity(tracker.sender_id)
         except intake_client.IntakeUnavailable:

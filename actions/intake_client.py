@@ -5,12 +5,13 @@ Standard library only, so the action server needs nothing beyond rasa_sdk.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import time
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import Any, cast
 
 
 class IntakeUnavailable(RuntimeError):
@@ -48,12 +49,14 @@ def _call(method: str, path: str, payload: dict[str, Any] | None = None, timeout
         if error.code in ANSWER_CODES and path.startswith("/contacts/"):
             return error.code, json.loads(error.read() or b"{}")
         raise IntakeUnavailable(f"HTTP {error.code}") from None
-    except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as error:
+    # OSError: refused or timed out (URLError, TimeoutError), or the connection dropped before the
+    # status line, which urlopen raises unwrapped (RemoteDisconnected); HTTPException: a cut answer.
+    except (OSError, http.client.HTTPException, json.JSONDecodeError) as error:
         raise IntakeUnavailable(type(error).__name__) from None
 
 
 def identity(sender: str) -> dict[str, Any]:
-    return _call("GET", f"/contacts/{sender}/identity")[1]
+    return cast("dict[str, Any]", _call("GET", f"/contacts/{sender}/identity")[1])
 
 
 def record_answer(sender: str, topic: str) -> bool:
@@ -67,7 +70,7 @@ def request_person(sender: str) -> int:
 
 
 def case_categories(case_type: str) -> list[dict[str, Any]]:
-    return _call("GET", f"/case-categories?type={case_type}")[1]
+    return cast("list[dict[str, Any]]", _call("GET", f"/case-categories?type={case_type}")[1])
 
 
 def start_case_form(sender: str, narrative: bool, case_type: str) -> dict[str, Any]:
@@ -87,7 +90,7 @@ def answer(sender: str, slot: str, case_type: str, guess: str | None = None) -> 
     payload: dict[str, Any] = {"slot": slot, "case_type": case_type}
     if guess:
         payload["guess"] = guess
-    return _call("POST", f"/contacts/{sender}/case-form/answer", payload)[1]
+    return cast("dict[str, Any]", _call("POST", f"/contacts/{sender}/case-form/answer", payload)[1])
 
 
 def discard_case_form(sender: str) -> None:

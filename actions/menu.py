@@ -6,6 +6,7 @@ from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions import texts
 from actions.cases import start_case_from_menu
@@ -20,7 +21,7 @@ class ActionMenuChoice(Action):
     def name(self) -> str:
         return "action_menu_choice"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         option = str(next(tracker.get_latest_entity_values("option"), "")).strip()
         if not option:  # "la 2", "opcion 3": take the first digit written
             option = next((c for c in tracker.latest_message.get("text", "") if c.isdigit()), "")

@@ -31,8 +31,8 @@ import redis
 from sqlalchemy import func, insert, select
 
 from bench.common import PG_ADMIN_URL, fresh_database
-from intake import notices
-from intake.broker import NOTICE_TICK, RECONCILE_OUTBOUND, producer
+from intake import notice_campaigns, notices
+from intake.broker import NOTICE_TICK, RECONCILE_OUTBOUND, SWEEP_NOTICES, SWEEP_OUTBOUND, producer
 from intake.db import engine_for, session_factory
 from intake.migrations_runner import upgrade
 from intake.models import ConsentEvent, Contact, Household, NoticeCampaign, OutboundMessage, Payment, utcnow
@@ -228,7 +228,7 @@ def run(
             workers.append(Process(f"worker{n}", argv, env, log_path=workdir / f"worker{n}.log").start())
         sessions = session_factory(url)
         with sessions() as session, session.begin():
-            campaign = notices.create(
+            campaign = notice_campaigns.create(
                 session,
                 cycle=CYCLE,
                 department="",
@@ -238,7 +238,7 @@ def run(
                 actor="bench",
                 now=utcnow(),
             )
-            token = notices.start(session, campaign, notices.Channels(SMS_LINE), "bench", utcnow())
+            token = notice_campaigns.start(session, campaign, notices.Channels(SMS_LINE), "bench", utcnow())
             campaign_id = campaign.id
         celery = producer(redis_url)
         started = time.monotonic()
@@ -246,7 +246,7 @@ def run(
         killed = False
         while time.monotonic() - started < timeout_s:
             time.sleep(2)
-            for task in ("notices.sweep", "outbound.sweep", RECONCILE_OUTBOUND):  # what beat does
+            for task in (SWEEP_NOTICES, SWEEP_OUTBOUND, RECONCILE_OUTBOUND):  # what beat does
                 celery.send_task(task)
             if not killed and len(standin.messages) >= kill_at * result.eligible:
                 workers[0].kill()  # SIGKILL the whole process group: no cleanup, no acks

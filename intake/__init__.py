@@ -25,11 +25,13 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from intake import (
         cli,
+        web_cases,
         web_committee,
         web_dead_letters,
         web_headers,
         web_health,
         web_notices,
+        web_people,
         web_public,
         web_staff,
         web_twilio,
@@ -37,6 +39,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.register_blueprint(web_twilio.bp)
     app.register_blueprint(web_staff.bp)
+    app.register_blueprint(web_cases.bp)
+    app.register_blueprint(web_people.bp)
     app.register_blueprint(web_dead_letters.bp)
     app.register_blueprint(web_notices.bp)
     app.register_blueprint(web_committee.bp)
@@ -49,7 +53,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         # stay to the left and are ignored. Host is not taken from headers (PUBLIC_BASE_URL is
         # configured), so x_host stays 0.
         n = rt.settings.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]  # Flask's documented way to wrap the WSGI app
     return app
 
 

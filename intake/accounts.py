@@ -17,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from intake.db import rows_changed
 from intake.models import LoginFailure, Staff, StaffAccount, StaffSession, as_utc
 
 IDLE_TIMEOUT = timedelta(minutes=30)
@@ -92,6 +93,8 @@ def _throttle(session: Session, email: str, address: str, now: datetime) -> int:
     last = session.scalar(
         select(func.max(LoginFailure.at)).where(LoginFailure.email == email, LoginFailure.address == address)
     )
+    if last is None:  # counted a moment ago; only a purge in between clears them
+        return 0
     wait = min(2 ** (mine - free) * FIRST_WAIT_S, int(FAILURE_WINDOW.total_seconds()))
     remaining = as_utc(last) + timedelta(seconds=wait) - now
     return max(0, int(remaining.total_seconds()))
@@ -114,11 +117,11 @@ def _accept_code(session: Session, account: StaffAccount, code: str, now: dateti
     # Conditional, so two logins racing with one code succeed once: on PostgreSQL (READ
     # COMMITTED) the second UPDATE waits for the first to commit, then matches no row.
     accepted = session.execute(
-        update(StaffAccount.__table__)
+        update(StaffAccount)
         .where(StaffAccount.staff_id == account.staff_id, StaffAccount.last_totp_step < matched)
         .values(last_totp_step=matched)
     )
-    return accepted.rowcount == 1
+    return rows_changed(accepted) == 1
 
 
 def authenticate(session: Session, email: str, password: str, code: str, address: str, now: datetime) -> LoginResult:
@@ -134,6 +137,7 @@ def authenticate(session: Session, email: str, password: str, code: str, address
         return LoginResult(None)
     staff = session.scalar(select(Staff).where(func.lower(Staff.email) == email, Staff.active.is_(True)))
     account = session.get(StaffAccount, staff.id) if staff else None
+    password_ok: bool
     try:
         password_ok = _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake import categories
-from intake.cases import open_draft
+from intake.drafts import find_draft
 from intake.form_answers import (
     MONTH_NAMES,
     parse_confidentiality,
@@ -103,7 +103,7 @@ def _category(session: Session, case_type: str, text: str, guess: str | None) ->
 def _municipality(session: Session, contact_id: int, text: str) -> dict[str, Any]:
     """The place answer, read with the list the form may just have offered (kept on the draft,
     where the worker reads it back to write the question)."""
-    draft = open_draft(session, contact_id)
+    draft = find_draft(session, contact_id)
     offered = by_codes(draft.place_options or []) if draft else []
     step = answer_place(text, offered, draft.place_department if draft else None)
     if draft is not None:
@@ -141,7 +141,7 @@ def answer_slot(
         cycle = parse_cycle(text, now.date())
         return {"value": cycle, "display": _cycle_name(cycle)} if cycle else {"error": "cycle_unknown"}
     if slot == "description":
-        draft = open_draft(session, contact_id)
+        draft = find_draft(session, contact_id)
         if draft is None or not (draft.description.strip() or draft.opening_text.strip()):
             return {"error": "description_missing"}
         if draft.awaiting == "description" and not draft.description.strip():

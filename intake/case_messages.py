@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from intake.db import rows_changed
 from intake.delivery import CLASS_LABELS, FAILED
 from intake.inbound import oldest_pending
 from intake.models import Case, InboundMessage, OutboundMessage, PersonRequest, as_utc
@@ -42,16 +43,18 @@ class Line:
 def link_form(session: Session, case: Case, first_inbound_id: int | None) -> int:
     """The form's messages, from the one that opened it to the one that confirmed it, are the case's."""
     first = first_inbound_id or case.source_inbound_id
-    return session.execute(
-        update(InboundMessage)
-        .where(
-            InboundMessage.contact_id == case.contact_id,
-            InboundMessage.id >= first,
-            InboundMessage.id <= case.source_inbound_id,
-            InboundMessage.case_id.is_(None),
+    return rows_changed(
+        session.execute(
+            update(InboundMessage)
+            .where(
+                InboundMessage.contact_id == case.contact_id,
+                InboundMessage.id >= first,
+                InboundMessage.id <= case.source_inbound_id,
+                InboundMessage.case_id.is_(None),
+            )
+            .values(case_id=case.id)
         )
-        .values(case_id=case.id)
-    ).rowcount
+    )
 
 
 def link_current(session: Session, contact_id: int, case_id: int) -> None:

@@ -10,6 +10,7 @@ import click
 from flask import Flask
 
 from intake.authz import DEFAULT_TEAMS, ROLES
+from intake.case_states import CaseState
 from intake.cli_notices import notices_cli
 from intake.migrations_runner import upgrade
 from intake.registry import RegistryError, counts, import_files
@@ -70,13 +71,13 @@ def staff_create(email: str, name: str, role: str, team: str | None, department:
     click.echo(f"account ready for {email}; add it to an authenticator app with this URI:\n{uri}")
 
 
-@click.group(help="Cases (read-only until the staff app exists).")
+@click.group(help="Cases, read-only from the command line (staff work them at /staff/).")
 def cases() -> None:
     pass
 
 
 @cases.command("list", help="Routed cases: reference, type, category, place, team, assignee, deadline, light.")
-@click.option("--state", default=None, help="only cases in this state")
+@click.option("--state", type=click.Choice([s.value for s in CaseState]), default=None, help="only cases in this state")
 @click.option("--limit", type=int, default=50, show_default=True)
 def cases_list(state: str | None, limit: int) -> None:
     from intake.case_listing import case_rows

@@ -9,7 +9,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake import notices
+from intake import notice_campaigns, notice_progress, notices
 from intake.broker import NOTICE_TICK
 from intake.delivery import CLASS_LABELS
 from intake.models import NoticeCampaign
@@ -70,7 +70,7 @@ def create_cmd(cycle: str, department: str, rate: float | None, hours: str) -> N
     window = _hours(hours)
 
     def make(session: Session) -> str:
-        campaign = notices.create(
+        campaign = notice_campaigns.create(
             session,
             cycle=cycle,
             department=department,
@@ -91,7 +91,7 @@ def preview_cmd(campaign_id: int) -> None:
     rt = runtime()
     with rt.sessions() as session:
         campaign = _campaign(session, campaign_id)
-        seen = notices.preview(session, campaign, notices.channels_for(rt.settings))
+        seen = notice_campaigns.preview(session, campaign, notices.channels_for(rt.settings))
     click.echo(f"campaign {campaign.id}: {campaign.cycle} {campaign.department or 'todo el país'}")
     click.echo(f"households with a scheduled payment: {seen.households}")
     click.echo(f"  by WhatsApp (template): {seen.whatsapp}")
@@ -126,26 +126,26 @@ def _go(campaign_id: int, move: Callable[..., str], done: str) -> None:
 @notices_cli.command("start", help="Start sending a draft campaign, at its pace and within its hours.")
 @click.argument("campaign_id", metavar="CAMPAIGN", type=int)
 def start_cmd(campaign_id: int) -> None:
-    _go(campaign_id, notices.start, "started")
+    _go(campaign_id, notice_campaigns.start, "started")
 
 
 @notices_cli.command("pause", help="Stop queueing notices (those already queued, a few seconds' worth, still go).")
 @click.argument("campaign_id", metavar="CAMPAIGN", type=int)
 def pause_cmd(campaign_id: int) -> None:
-    _run(lambda s: notices.pause(s, _campaign(s, campaign_id), _actor(), runtime().now()))
+    _run(lambda s: notice_campaigns.pause(s, _campaign(s, campaign_id), _actor(), runtime().now()))
     click.echo(f"campaign {campaign_id} paused")
 
 
 @notices_cli.command("resume", help="Go on from where a paused campaign stopped.")
 @click.argument("campaign_id", metavar="CAMPAIGN", type=int)
 def resume_cmd(campaign_id: int) -> None:
-    _go(campaign_id, notices.resume, "resumed")
+    _go(campaign_id, notice_campaigns.resume, "resumed")
 
 
 @notices_cli.command("cancel", help="Stop for good; notices not yet queued are never sent.")
 @click.argument("campaign_id", metavar="CAMPAIGN", type=int)
 def cancel_cmd(campaign_id: int) -> None:
-    dropped = _run(lambda s: str(notices.cancel(s, _campaign(s, campaign_id), _actor(), runtime().now())))
+    dropped = _run(lambda s: str(notice_campaigns.cancel(s, _campaign(s, campaign_id), _actor(), runtime().now())))
     click.echo(f"campaign {campaign_id} cancelled; {dropped} notices will not be sent")
 
 
@@ -155,10 +155,10 @@ def status_cmd(campaign_id: int) -> None:
     rt = runtime()
     with rt.sessions() as session:
         campaign = _campaign(session, campaign_id)
-        seen = notices.progress(session, campaign, rt.now())
+        seen = notice_progress.progress(session, campaign, rt.now())
     reason = f" ({campaign.pause_reason})" if campaign.pause_reason else ""
     click.echo(f"campaign {campaign.id}: {notices.STATUS_NAMES[campaign.status]}{reason}, {campaign.rate_per_s}/s")
-    for bucket, name in notices.PROGRESS:
+    for bucket, name in notice_progress.PROGRESS:
         click.echo(f"  {name}: {seen.counts[bucket]}")
     for klass, n in sorted(seen.reasons.items()):
         click.echo(f"    {CLASS_LABELS.get(klass, klass)}: {n}")

@@ -1,14 +1,13 @@
 """One turn of a conversation: the oldest pending message of a contact, through the assistant, to replies.
 
-Rasa's tracker never receives what a beneficiary typed: the text is classified with Rasa's
-stateless /model/parse and the tracker gets only "/intent{entities}" (entities from an allow
-list). DNIs are checked here; a case description is kept here; actions read what they need
-from intake's internal API.
+What Rasa is given for a text is decided in intake/to_assistant.py (no typed text reaches its
+tracker); this module gathers the facts and carries the decision out in short transactions.
+DNIs are checked here; a case description is kept here; actions read what they need from
+intake's internal API.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,8 +18,10 @@ from sqlalchemy.orm import Session
 
 from intake import consent
 from intake.assistant import AssistantUnavailable, Parse
-from intake.cases import attach_media, capture_description, live_draft, pending_survey, record_satisfaction
+from intake.cases import pending_survey, record_satisfaction
 from intake.clarify import FALLBACK_INTENT, answer_to_offer, not_understood, understood
+from intake.db import rows_changed
+from intake.drafts import attach_media, capture_description, live_draft
 from intake.form_answers import plain
 from intake.handoffs import active_handoff
 from intake.identity import Policy, submit_dni
@@ -30,10 +31,10 @@ from intake.nontext import REPLIES as NONTEXT_REPLIES
 from intake.nontext import VOICE_IN_FORM, kind_of
 from intake.openers import explicit_request, for_classifier
 from intake.outbound_rows import new_outbound
-from intake.places import is_bare_answer
 from intake.redaction import prepare_for_assistant
 from intake.reply_templates import Context, fill, has_placeholder
 from intake.sms_text import to_gsm7
+from intake.to_assistant import Facts, Step, needs_parse, route
 
 # Rasa always answers a message in this bot; an empty answer means an action failed.
 # Retry a few times, then apologise rather than leave the beneficiary with silence.
@@ -47,36 +48,6 @@ SURVEY_THANKS = "Gracias por su respuesta. Nos ayuda a mejorar."
 FILED_TEMPLATE = "{{caso_registrado}}"
 # Twilio accepts 1600 characters per message; keep a margin for WhatsApp formatting.
 MAX_PART = 1500
-# Entities the tracker may hold: menu numbers, and that a case reference was given, nothing typed freely.
-FORWARDED_ENTITIES = ("option", "reference")
-# The reference itself stays in intake (the worker reads it from the message again to fill the
-# reply, intake to reopen): the tracker learns only that one was given.
-REFERENCE_GIVEN = "en_mensaje"
-# While a description is awaited, only a short, clear request of these leaves the form's text.
-DIGRESSIONS = {
-    "cancel",
-    "ask_payment",
-    "ask_collection_point",
-    "ask_withheld_reason",
-    "menu",
-    "program_info",
-    "talk_to_person",
-}
-DIGRESSION_MAX_WORDS = 6
-# Requests a bare place or month can be mistaken for while the form waits for one ("abril" for
-# "reopen my case", "La Ceiba, Atlántida" for "where do I collect"): every request the form would
-# step aside for, save one that names a case reference.
-ANSWER_LOOKALIKES = {
-    "ask_payment",
-    "ask_collection_point",
-    "ask_withheld_reason",
-    "program_info",
-    "reopen_case",
-    "check_case_status",
-    "talk_to_person",
-    "send_media",
-}
-DIGRESSION_MIN_CONFIDENCE = 0.7
 
 
 @dataclass(frozen=True)
@@ -111,25 +82,6 @@ def split_for_sms(texts: list[str]) -> list[str]:
     if current:
         parts.append(current)
     return parts
-
-
-def structured(parse: Parse) -> str:
-    """'/intent' or '/intent{"option": "2"}': all of the message the tracker will hold."""
-    entities = {
-        k: REFERENCE_GIVEN if k == "reference" else v for k, v in parse.entities.items() if k in FORWARDED_ENTITIES
-    }
-    return f"/{parse.intent}" + (json.dumps(entities, ensure_ascii=False) if entities else "")
-
-
-def _is_digression(parse: Parse, text: str) -> bool:
-    # "ESTADO BVM-7K3QX" is a question about another case; without a reference, words about a
-    # case are more likely the description itself.
-    asks_about_a_case = parse.intent in ("check_case_status", "reopen_case") and "reference" in parse.entities
-    return (
-        (parse.intent in DIGRESSIONS or asks_about_a_case)
-        and parse.confidence >= DIGRESSION_MIN_CONFIDENCE
-        and len(text.split()) <= DIGRESSION_MAX_WORDS
-    )
 
 
 def process_next(
@@ -197,29 +149,22 @@ def process_next(
         before = [VOICE_IN_FORM] if kind == "voice" else []
         to_rasa = "/send_media"
     else:
-        has_dni = bool(prepared.dni or prepared.dni_malformed)
+        facts = Facts(body, prepared, in_form=draft is not None, awaiting_description=awaiting_description)
         # Outside a form, a request said at the start decides, whatever the rest sounds like.
-        request = explicit_request(prepared.clean) if draft is None and not has_dni else None
-        parse = None
-        if request is None and (awaiting_description or not has_dni):
-            parse = assistant.parse(for_classifier(prepared.clean))
-        just_a_dni = has_dni and len(body.split()) <= DIGRESSION_MAX_WORDS
-        if request is not None:
+        request = explicit_request(prepared.clean) if draft is None and not facts.has_dni else None
+        parse = assistant.parse(for_classifier(prepared.clean)) if needs_parse(facts, request) else None
+        decided = route(facts, request, parse)
+        to_rasa = decided.to_rasa
+        if decided.step is Step.REQUEST:
             with sessions() as session, session.begin():
                 understood(session, contact_id)
-            named = {"reference": request.reference} if request.reference else {}
-            to_rasa = structured(Parse(request.intent, 1.0, named))
-        elif awaiting_description and parse and not just_a_dni and not _is_digression(parse, body):
+        elif decided.step is Step.DESCRIPTION:
             with sessions() as session, session.begin():
                 capture_description(session, contact_id, body, now())
-            to_rasa = "/file_complaint"
-        elif has_dni or parse is None:
+        elif decided.step is Step.DNI:
             with sessions() as session, session.begin():
                 submit_dni(session, session.get_one(Contact, contact_id), inbound_id, prepared.dni, now(), policy)
-            to_rasa = prepared.text
-        elif draft is None:
-            # Outside a form the worker handles misunderstandings itself (inside one, the form's
-            # validation reads the answer, so a low-confidence parse is not a misunderstanding).
+        elif decided.step is Step.OUTSIDE_FORM and parse is not None:
             ask = None
             with sessions() as session, session.begin():
                 picked = answer_to_offer(session, contact_id, body, now())
@@ -229,13 +174,7 @@ def process_next(
                     understood(session, contact_id)
             if ask is not None:  # recorded after the offer is committed, so a reply can pick from it
                 return _record_replies(sessions, inbound_id, [ask], now())
-            to_rasa = picked or structured(parse)
-        elif parse.intent in ANSWER_LOOKALIKES and "reference" not in parse.entities and is_bare_answer(body):
-            # Inside the form, "La Ceiba, Atlántida" can sound like "where do I collect": a rule
-            # would answer that and drop the answer. As no intent, the form reads it through intake.
-            to_rasa = f"/{FALLBACK_INTENT}"
-        else:
-            to_rasa = structured(parse)
+            to_rasa = picked or to_rasa
 
     # The message's id travels as metadata: the filing action sends it to intake as its idempotency key.
     replies = assistant.reply(pseudonym, to_rasa, inbound_id=inbound_id)
@@ -274,11 +213,13 @@ def _filled(
 
 def _record_replies(sessions: Callable[[], Session], inbound_id: int, texts: list[str], at: datetime) -> Turn:
     with sessions() as session, session.begin():
-        claimed = session.execute(
-            update(InboundMessage)
-            .where(InboundMessage.id == inbound_id, InboundMessage.status == "received")
-            .values(status="processed", processed_at=at)
-        ).rowcount
+        claimed = rows_changed(
+            session.execute(
+                update(InboundMessage)
+                .where(InboundMessage.id == inbound_id, InboundMessage.status == "received")
+                .values(status="processed", processed_at=at)
+            )
+        )
         if not claimed:  # processed by an earlier run that crashed after its commit
             ids = session.scalars(select(OutboundMessage.id).where(OutboundMessage.inbound_id == inbound_id))
             return Turn(inbound_id, list(ids))

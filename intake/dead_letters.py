@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from intake.assistant import AssistantUnavailable
 from intake.authz import protected
 from intake.conversation import Replier, Turn, process_next
+from intake.db import rows_changed
 from intake.identity import Policy
 from intake.inbound import oldest_pending
 from intake.models import Case, InboundMessage, OutboundMessage
@@ -40,7 +41,8 @@ def describe(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     # The deepest frame of our own code says more than one inside a library.
     ours = [f for f in frames if PurePath(f.filename).parent.name in ("intake", "worker", "actions")]
-    frame = (ours or frames or [None])[-1]
+    found = ours or list(frames)
+    frame = found[-1] if found else None
     where = ""
     if frame is not None:
         path = PurePath(frame.filename)
@@ -149,11 +151,13 @@ def dead_letters(session: Session, limit: int = 200) -> list[DeadLetter]:
 def retry(session: Session, inbound_id: int) -> int | None:
     """Put a dead message back in the contact's queue with its count reset; its contact, or None
     if it is not dead (already retried, or never was)."""
-    claimed = session.execute(
-        update(InboundMessage)
-        .where(InboundMessage.id == inbound_id, InboundMessage.status == "dead")
-        .values(status="received", attempts=0, enqueued_at=None)
-    ).rowcount
+    claimed = rows_changed(
+        session.execute(
+            update(InboundMessage)
+            .where(InboundMessage.id == inbound_id, InboundMessage.status == "dead")
+            .values(status="received", attempts=0, enqueued_at=None)
+        )
+    )
     if not claimed:  # a double submit, or two staff at once: retried once
         return None
     return session.scalar(select(InboundMessage.contact_id).where(InboundMessage.id == inbound_id))

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from intake.db import rows_changed
 from intake.models import Handoff
 
 
@@ -28,7 +29,9 @@ def start_handoff(session: Session, contact_id: int, staff_id: int, case_id: int
 def end_handoff(session: Session, contact_id: int, now: datetime) -> bool:
     """Give the conversation back to the assistant."""
     return bool(
-        session.execute(
-            update(Handoff).where(Handoff.contact_id == contact_id, Handoff.ended_at.is_(None)).values(ended_at=now)
-        ).rowcount
+        rows_changed(
+            session.execute(
+                update(Handoff).where(Handoff.contact_id == contact_id, Handoff.ended_at.is_(None)).values(ended_at=now)
+            )
+        )
     )

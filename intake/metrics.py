@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, Float, case, func, select, type_coerce
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -45,6 +45,9 @@ LATENCY_BUCKETS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 CELERY_QUEUE = "celery"  # Celery's default queue, a Redis list; no task is routed elsewhere
 # Each periodic job writes its last run here (record_sweep); a hash, so a scrape reads it in one call.
 SWEEPS_KEY = "lc:sweeps:last_run"
+
+# prometheus_client leaves this helper unannotated: the name the exposition format gives a bound ("+Inf", "0.5").
+_go_float: Callable[[float], str] = floatToGoString
 
 
 def record_sweep(client: redis.Redis, name: str, now: datetime) -> None:
@@ -126,7 +129,7 @@ def _latency_seconds(session: Session) -> ColumnElement[float]:
     received, processed = InboundMessage.received_at, InboundMessage.processed_at
     if session.get_bind().dialect.name == "sqlite":
         return (func.julianday(processed) - func.julianday(received)) * 86400.0
-    return func.extract("epoch", processed - received)
+    return type_coerce(func.extract("epoch", processed - received), Float)
 
 
 def read_redis(client: redis.Redis) -> dict[str, object]:
@@ -196,7 +199,7 @@ class _SnapshotCollector(Collector):
             s.oldest_pending_age_s,
         )
         yield _gauge("lc_inbound_dead", "Inbound messages given up on (dead letters).", s.inbound.get("dead", 0))
-        buckets = [(floatToGoString(bound), n) for bound, n in zip(LATENCY_BUCKETS, s.latency_buckets, strict=True)]
+        buckets = [(_go_float(bound), n) for bound, n in zip(LATENCY_BUCKETS, s.latency_buckets, strict=True)]
         yield HistogramMetricFamily(
             "lc_turn_latency_seconds",
             "From a message's arrival to its answer, every answered message.",

@@ -14,6 +14,7 @@ from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from intake import consent
+from intake.db import rows_changed
 from intake.delivery import TECHNICAL, error_class, parse_code
 from intake.delivery_events import apply_pending
 from intake.failure_actions import after_failure
@@ -45,7 +46,7 @@ class MaybeSent(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Draft:
+class Outgoing:
     id: int
     from_address: str
     to_address: str
@@ -63,7 +64,7 @@ class Sender:
     # (intake/failure_actions.py); "" when there is none, and then there is no SMS instead.
     sms_from: str = ""
 
-    def send(self, draft: Draft) -> str:
+    def send(self, outgoing: Outgoing) -> str:
         """Hand the message over; return the provider's id for it."""
         raise NotImplementedError
 
@@ -71,9 +72,9 @@ class Sender:
 class ConsoleSender(Sender):
     """Used when no Twilio account is configured: records instead of sending, logs no content."""
 
-    def send(self, draft: Draft) -> str:
-        log.info("console sender: outbound %s recorded (%d characters), not sent", draft.id, len(draft.body))
-        return f"console-{draft.id}"
+    def send(self, outgoing: Outgoing) -> str:
+        log.info("console sender: outbound %s recorded (%d characters), not sent", outgoing.id, len(outgoing.body))
+        return f"console-{outgoing.id}"
 
 
 @dataclass(frozen=True)
@@ -88,16 +89,16 @@ class TwilioSender(Sender):
     sms_from: str = ""
     timeout_s: float = 15.0
 
-    def send(self, draft: Draft) -> str:
-        form = {"To": draft.to_address, "From": draft.from_address}
-        if draft.content_sid:
-            form["ContentSid"], form["ContentVariables"] = draft.content_sid, draft.content_variables
+    def send(self, outgoing: Outgoing) -> str:
+        form = {"To": outgoing.to_address, "From": outgoing.from_address}
+        if outgoing.content_sid:
+            form["ContentSid"], form["ContentVariables"] = outgoing.content_sid, outgoing.content_variables
         else:
-            form["Body"] = draft.body
+            form["Body"] = outgoing.body
         if self.status_callback:
             # Our id in the URL (Twilio signs it with the rest): a callback that comes before we
             # have stored Twilio's sid, or after a timeout left the row unknown, still finds it.
-            form["StatusCallback"] = f"{self.status_callback}?o={draft.id}"
+            form["StatusCallback"] = f"{self.status_callback}?o={outgoing.id}"
         url = f"{self.api_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
         try:
             response = _http().post(url, data=form, auth=(self.account_sid, self.auth_token), timeout=self.timeout_s)
@@ -170,13 +171,15 @@ def send_one(sessions: Callable[[], Session], outbound_id: int, sender: Sender, 
     Raises SendError(retry=True) after putting it back to queued, so the caller may retry.
     """
     with sessions() as session, session.begin():
-        claimed = session.execute(
-            update(OutboundMessage)
-            .where(OutboundMessage.id == outbound_id, OutboundMessage.status == "queued")
-            # sent_at holds when the attempt began until the outcome replaces it: the reconciler
-            # (intake/outbound_reconcile.py) must not judge a send still in flight.
-            .values(status="sending", sent_at=now())
-        ).rowcount
+        claimed = rows_changed(
+            session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == outbound_id, OutboundMessage.status == "queued")
+                # sent_at holds when the attempt began until the outcome replaces it: the reconciler
+                # (intake/outbound_reconcile.py) must not judge a send still in flight.
+                .values(status="sending", sent_at=now())
+            )
+        )
         if not claimed:
             return "skipped"  # sent, sending, or failed already: never twice
         row = session.get_one(OutboundMessage, outbound_id)
@@ -190,16 +193,16 @@ def send_one(sessions: Callable[[], Session], outbound_id: int, sender: Sender, 
             # fail again. An answer to what the person writes still goes: their writing proves it.
             row.status, row.error_class, row.sent_at = "skipped", "permanent", None
             return "skipped"
-        draft = Draft(row.id, row.from_address, row.to_address, row.body)
+        outgoing = Outgoing(row.id, row.from_address, row.to_address, row.body)
         if needs_template(session, row, now()):
             sid = sender.templates.get(row.template, "") if row.template else ""
             if not sid:
                 # No approved template for it: held until the person writes again (release_held).
                 row.status, row.error_class, row.sent_at = "held", "window", None
                 return "held"
-            draft = replace(draft, content_sid=sid, content_variables=row.template_vars)
+            outgoing = replace(outgoing, content_sid=sid, content_variables=row.template_vars)
     try:
-        provider_sid = sender.send(draft)
+        provider_sid = sender.send(outgoing)
     except SendError as exc:
         if exc.retry:
             _finish(sessions, outbound_id, "queued", error=str(exc)[:300], sent_at=None)

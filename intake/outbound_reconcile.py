@@ -11,6 +11,7 @@ from typing import Protocol
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from intake.db import rows_changed
 from intake.delivery_events import apply_pending
 from intake.models import OutboundMessage, as_utc
 from intake.settings import Settings
@@ -171,11 +172,13 @@ def _mark_sent(sessions: Callable[[], Session], row: _Stuck, message: ListedMess
     """Found at Twilio: its SID and `sent`, then any callback kept for that SID before it was known."""
     with sessions() as session, session.begin():
         marked = bool(
-            session.execute(
-                update(OutboundMessage)
-                .where(OutboundMessage.id == row.id, OutboundMessage.status == row.status)
-                .values(status="sent", provider_sid=message.sid, sent_at=message.date_sent or now)
-            ).rowcount
+            rows_changed(
+                session.execute(
+                    update(OutboundMessage)
+                    .where(OutboundMessage.id == row.id, OutboundMessage.status == row.status)
+                    .values(status="sent", provider_sid=message.sid, sent_at=message.date_sent or now)
+                )
+            )
         )
         if marked:
             apply_pending(session, row.id, now)
@@ -187,9 +190,11 @@ def _requeue(sessions: Callable[[], Session], row: _Stuck, cutoff: datetime) -> 
     started = func.coalesce(OutboundMessage.sent_at, OutboundMessage.created_at)
     with sessions() as session, session.begin():
         return bool(
-            session.execute(
-                update(OutboundMessage)
-                .where(OutboundMessage.id == row.id, OutboundMessage.status == row.status, started < cutoff)
-                .values(status="queued", sent_at=None)
-            ).rowcount
+            rows_changed(
+                session.execute(
+                    update(OutboundMessage)
+                    .where(OutboundMessage.id == row.id, OutboundMessage.status == row.status, started < cutoff)
+                    .values(status="queued", sent_at=None)
+                )
+            )
         )

@@ -140,7 +140,9 @@ def reconcile(
     with sessions() as session, session.begin():
         for message in missing:
             try:
-                row, created = store_inbound(session, message.webhook_form(), pseudonym_key, message.date_sent)
+                row, created = store_inbound(
+                    session, message.webhook_form(), pseudonym_key, message.date_sent or now
+                )  # (listed above only with a date)
             except InvalidInbound:
                 continue  # Twilio listed it without a sender or a line: nothing to answer
             if created or row.enqueued_at is None:

@@ -27,7 +27,8 @@ def check_broker_redis(url: str, timeout_s: float = 2.0) -> list[str]:
     try:
         config: dict[str, str] = {}
         for name in ("maxmemory-policy", "appendonly", "save"):
-            config.update(client.config_get(name))
+            # decode_responses=True: the reply is str -> str (redis-py types it loosely).
+            config.update({str(k): str(v) for k, v in client.config_get(name).items()})
     except redis.ResponseError:  # unknown or renamed command, NOPERM: a managed or locked-down Redis
         config = {}
     except redis.RedisError as exc:

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 
+from intake.db import insert_on_conflict
 from intake.identifiers import normalize_dni, normalize_phone
 from intake.models import Household, Payment
 
@@ -178,12 +178,11 @@ def parse_payments(path: Path, known_households: set[str]) -> list[dict[str, Any
 
 def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
     dialect = conn.dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
-    if insert is None:
+    if dialect not in ("postgresql", "sqlite"):
         raise RegistryError(f"registry import does not support the {dialect} database")
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
-        stmt = insert(table)
+        stmt = insert_on_conflict(dialect, table)
         updates = {c: stmt.excluded[c] for c in chunk[0] if c not in keys}
         conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=updates), chunk)
 

@@ -22,7 +22,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.cases import TYPE_NAMES, case_for_contact, latest_open_case, open_draft, public_status
+from intake.cases import TYPE_NAMES, case_for_contact, latest_case, public_status
+from intake.drafts import find_draft
 from intake.form_answers import MONTH_NAMES
 from intake.geography import Municipality, municipalities
 from intake.identity import Policy, current_state
@@ -194,7 +195,7 @@ def _named_case(ctx: Context) -> tuple[str | None, Case | None]:
 def _case_status(ctx: Context, _: str) -> str:
     reference, case = _named_case(ctx)
     if reference is None:
-        case = latest_open_case(ctx.session, ctx.contact)
+        case = latest_case(ctx.session, ctx.contact)
     if case is None:
         return CASE_NOT_FOUND if reference else CASE_ASK_REFERENCE
     status = public_status(case)
@@ -204,14 +205,14 @@ def _case_status(ctx: Context, _: str) -> str:
 
 
 def _reopened(ctx: Context, _: str) -> str:
-    _, case = _named_case(ctx)
+    case = _named_case(ctx)[1]
     if case is None:
         return CASE_NOT_FOUND
     return CASE_REOPENED.format(kind=TYPE_NAMES[case.case_type], reference=case.reference)
 
 
 def _not_reopenable(ctx: Context, _: str) -> str:
-    _, case = _named_case(ctx)
+    case = _named_case(ctx)[1]
     if case is None:
         return CASE_NOT_FOUND
     status = public_status(case)
@@ -225,7 +226,7 @@ def _municipality(ctx: Context, code: str) -> str:
 
 def _offered(ctx: Context) -> tuple[list[Municipality], str | None]:
     """The list the form just offered, as intake.case_form kept it on the draft."""
-    draft = open_draft(ctx.session, ctx.contact.id)
+    draft = find_draft(ctx.session, ctx.contact.id)
     if draft is None:
         return [], None
     return by_codes(draft.place_options or []), draft.place_department

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from intake.authz import holders, supervisors
 from intake.case_states import OPEN
 from intake.cases import append_event
+from intake.db import rows_changed
 from intake.models import Case, RoutingRule, Staff
 
 INTEGRITY_TEAM = "integridad"
@@ -56,11 +57,13 @@ def route(session: Session, case_id: int, now: datetime) -> str:
     if assignee is None:
         return "no_staff"
     # Conditional update: of two workers routing the same case, exactly one wins.
-    won = session.execute(
-        update(Case)
-        .where(Case.id == case_id, Case.assignee_id.is_(None))
-        .values(team_code=team, assignee_id=assignee.id)
-    ).rowcount
+    won = rows_changed(
+        session.execute(
+            update(Case)
+            .where(Case.id == case_id, Case.assignee_id.is_(None))
+            .values(team_code=team, assignee_id=assignee.id)
+        )
+    )
     if not won:
         return "already"
     append_event(session, case_id, "system", "assigned", now, team=team, staff_id=assignee.id)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
+from intake.setting_values import SettingsError, number, redis_database, sms_number, text, tracker_url, whole
 from intake.wa_templates import content_sids
+
+# Callers import these from here, where configuration lives.
+__all__ = ["ACTION_LONGEST_RUN_S", "RASA_TIMEOUT_MARGIN_S", "ROOT", "Settings", "SettingsError", "tracker_url"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,67 +24,6 @@ ROOT = Path(__file__).resolve().parent.parent
 ACTION_LONGEST_RUN_S = 50.0
 # Rasa's own work around the action (prediction, the tracker store) and a second, quick action.
 RASA_TIMEOUT_MARGIN_S = 10.0
-
-
-class SettingsError(ValueError):
-    """A setting in the environment has a value we cannot use."""
-
-
-def _str(env: dict[str, str], name: str, default: str) -> str:
-    return env.get(name, "").strip() or default
-
-
-def _int(env: dict[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
-
-
-def _float(env: dict[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
-
-
-def _sms_number(env: dict[str, str]) -> str:
-    """TWILIO_SMS_NUMBER, or the first SMS number of TWILIO_LINE_NUMBERS; "" when neither gives one."""
-    given = env.get("TWILIO_SMS_NUMBER", "").strip()
-    if given:
-        if not re.fullmatch(r"\+[1-9]\d{6,14}", given):
-            raise SettingsError(f"TWILIO_SMS_NUMBER must be an E.164 number such as +50422345678, got {given!r}")
-        return given
-    line = [n.strip() for n in env.get("TWILIO_LINE_NUMBERS", "").split(",") if n.strip()]
-    return next((n for n in line if n.startswith("+")), "")
-
-
-def tracker_url(redis_url: str) -> str:
-    """The trackers' default home: the broker's server, the next database number (of Redis's 16).
-
-    Kept apart so that flushing, evicting or backing up one never touches the other."""
-    parts = urlsplit(redis_url)
-    try:
-        db = int(parts.path.lstrip("/") or "0")
-    except ValueError:
-        raise SettingsError(f"REDIS_URL must end in a database number, got {redis_url!r}") from None
-    return urlunsplit(parts._replace(path=f"/{(db + 1) % 16}"))
-
-
-def _redis_database(url: str) -> tuple[str, int, str]:
-    """Host, port and database number of a redis:// URL (the password is not part of where it is)."""
-    parts = urlsplit(url)
-    try:
-        port = parts.port or 6379
-    except ValueError:
-        port = 6379  # a malformed port is reported by whatever connects; here only equality matters
-    return (parts.hostname or "", port, parts.path.lstrip("/") or "0")
 
 
 @dataclass(frozen=True)
@@ -165,61 +107,61 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
-        port = _int(env, "PORT", 8000)
-        internal_port = _int(env, "INTERNAL_PORT", port + 1)
-        redis_url = _str(env, "REDIS_URL", "redis://127.0.0.1:6379/0")
+        port = whole(env, "PORT", 8000)
+        internal_port = whole(env, "INTERNAL_PORT", port + 1)
+        redis_url = text(env, "REDIS_URL", "redis://127.0.0.1:6379/0")
         default_db = f"sqlite:///{ROOT / 'var' / 'lineaciudadana.db'}"
-        validate = _str(env, "TWILIO_VALIDATE_SIGNATURE", "true").lower()
+        validate = text(env, "TWILIO_VALIDATE_SIGNATURE", "true").lower()
         if validate not in {"true", "false"}:
             raise SettingsError(f"TWILIO_VALIDATE_SIGNATURE must be true or false, got {validate!r}")
         settings = cls(
             port=port,
-            public_base_url=_str(env, "PUBLIC_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
-            database_url=_str(env, "DATABASE_URL", default_db),
+            public_base_url=text(env, "PUBLIC_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
+            database_url=text(env, "DATABASE_URL", default_db),
             redis_url=redis_url,
-            twilio_account_sid=_str(env, "TWILIO_ACCOUNT_SID", ""),
-            twilio_auth_token=_str(env, "TWILIO_AUTH_TOKEN", ""),
-            twilio_api_url=_str(env, "TWILIO_API_URL", "https://api.twilio.com").rstrip("/"),
+            twilio_account_sid=text(env, "TWILIO_ACCOUNT_SID", ""),
+            twilio_auth_token=text(env, "TWILIO_AUTH_TOKEN", ""),
+            twilio_api_url=text(env, "TWILIO_API_URL", "https://api.twilio.com").rstrip("/"),
             twilio_validate_signature=validate == "true",
-            pseudonym_key=_str(env, "PSEUDONYM_KEY", ""),
-            internal_api_token=_str(env, "INTERNAL_API_TOKEN", ""),
-            internal_api_url=_str(env, "INTERNAL_API_URL", f"http://127.0.0.1:{internal_port}").rstrip("/"),
-            rasa_url=_str(env, "RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
-            rasa_api_token=_str(env, "RASA_API_TOKEN", ""),
-            action_server_url=_str(env, "ACTION_SERVER_URL", "http://127.0.0.1:5055").rstrip("/"),
-            rasa_timeout_s=_float(env, "RASA_TIMEOUT_S", 75.0),
-            identity_max_attempts=_int(env, "IDENTITY_MAX_ATTEMPTS", 3),
-            identity_lock_minutes=_int(env, "IDENTITY_LOCK_MINUTES", 30),
-            identity_verified_minutes=_int(env, "IDENTITY_VERIFIED_MINUTES", 30),
-            sweep_after_s=_int(env, "SWEEP_AFTER_S", 30),
-            visibility_timeout_s=_int(env, "CELERY_VISIBILITY_TIMEOUT_S", 600),
-            log_level=_str(env, "LOG_LEVEL", "INFO").upper(),
-            tracker_redis_url=_str(env, "TRACKER_REDIS_URL", "") or tracker_url(redis_url),
-            internal_bind=_str(env, "INTERNAL_BIND", "127.0.0.1"),
+            pseudonym_key=text(env, "PSEUDONYM_KEY", ""),
+            internal_api_token=text(env, "INTERNAL_API_TOKEN", ""),
+            internal_api_url=text(env, "INTERNAL_API_URL", f"http://127.0.0.1:{internal_port}").rstrip("/"),
+            rasa_url=text(env, "RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
+            rasa_api_token=text(env, "RASA_API_TOKEN", ""),
+            action_server_url=text(env, "ACTION_SERVER_URL", "http://127.0.0.1:5055").rstrip("/"),
+            rasa_timeout_s=number(env, "RASA_TIMEOUT_S", 75.0),
+            identity_max_attempts=whole(env, "IDENTITY_MAX_ATTEMPTS", 3),
+            identity_lock_minutes=whole(env, "IDENTITY_LOCK_MINUTES", 30),
+            identity_verified_minutes=whole(env, "IDENTITY_VERIFIED_MINUTES", 30),
+            sweep_after_s=whole(env, "SWEEP_AFTER_S", 30),
+            visibility_timeout_s=whole(env, "CELERY_VISIBILITY_TIMEOUT_S", 600),
+            log_level=text(env, "LOG_LEVEL", "INFO").upper(),
+            tracker_redis_url=text(env, "TRACKER_REDIS_URL", "") or tracker_url(redis_url),
+            internal_bind=text(env, "INTERNAL_BIND", "127.0.0.1"),
             internal_port=internal_port,
-            trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
-            action_server_token=_str(env, "ACTION_SERVER_TOKEN", ""),
-            retention_case_messages_days=_int(env, "RETENTION_CASE_MESSAGES_DAYS", 365),
-            retention_contact_messages_days=_int(env, "RETENTION_CONTACT_MESSAGES_DAYS", 90),
-            retention_case_texts_days=_int(env, "RETENTION_CASE_TEXTS_DAYS", 365),
-            retention_drafts_days=_int(env, "RETENTION_DRAFTS_DAYS", 1),
-            retention_trackers_days=_int(env, "RETENTION_TRACKERS_DAYS", 1),
-            retention_identity_attempts_days=_int(env, "RETENTION_IDENTITY_ATTEMPTS_DAYS", 1),
-            retention_login_failures_days=_int(env, "RETENTION_LOGIN_FAILURES_DAYS", 30),
-            committee_sample_key=_str(env, "COMMITTEE_SAMPLE_KEY", ""),
-            redis_socket_timeout_s=_float(env, "REDIS_SOCKET_TIMEOUT_S", 1.0),
-            web_workers=_int(env, "WEB_WORKERS", 2),
-            web_threads=_int(env, "WEB_THREADS", 8),
-            outbound_reconcile_after_s=_int(env, "OUTBOUND_RECONCILE_AFTER_S", 120),
-            fallback_port=_int(env, "FALLBACK_PORT", port + 2),
-            spool_dir=_str(env, "SPOOL_DIR", str(ROOT / "var" / "spool")),
+            trusted_proxies=whole(env, "TRUSTED_PROXIES", 0),
+            action_server_token=text(env, "ACTION_SERVER_TOKEN", ""),
+            retention_case_messages_days=whole(env, "RETENTION_CASE_MESSAGES_DAYS", 365),
+            retention_contact_messages_days=whole(env, "RETENTION_CONTACT_MESSAGES_DAYS", 90),
+            retention_case_texts_days=whole(env, "RETENTION_CASE_TEXTS_DAYS", 365),
+            retention_drafts_days=whole(env, "RETENTION_DRAFTS_DAYS", 1),
+            retention_trackers_days=whole(env, "RETENTION_TRACKERS_DAYS", 1),
+            retention_identity_attempts_days=whole(env, "RETENTION_IDENTITY_ATTEMPTS_DAYS", 1),
+            retention_login_failures_days=whole(env, "RETENTION_LOGIN_FAILURES_DAYS", 30),
+            committee_sample_key=text(env, "COMMITTEE_SAMPLE_KEY", ""),
+            redis_socket_timeout_s=number(env, "REDIS_SOCKET_TIMEOUT_S", 1.0),
+            web_workers=whole(env, "WEB_WORKERS", 2),
+            web_threads=whole(env, "WEB_THREADS", 8),
+            outbound_reconcile_after_s=whole(env, "OUTBOUND_RECONCILE_AFTER_S", 120),
+            fallback_port=whole(env, "FALLBACK_PORT", port + 2),
+            spool_dir=text(env, "SPOOL_DIR", str(ROOT / "var" / "spool")),
             twilio_line_numbers=tuple(n.strip() for n in env.get("TWILIO_LINE_NUMBERS", "").split(",") if n.strip()),
-            dead_after_attempts=_int(env, "DEAD_AFTER_ATTEMPTS", 8),
-            queued_marker_s=_int(env, "QUEUED_MARKER_S", 180),
-            action_timeout_s=_float(env, "ACTION_TIMEOUT_S", 60.0),
-            outbound_rate_per_s=_int(env, "OUTBOUND_RATE_PER_S", 10),
+            dead_after_attempts=whole(env, "DEAD_AFTER_ATTEMPTS", 8),
+            queued_marker_s=whole(env, "QUEUED_MARKER_S", 180),
+            action_timeout_s=number(env, "ACTION_TIMEOUT_S", 60.0),
+            outbound_rate_per_s=whole(env, "OUTBOUND_RATE_PER_S", 10),
             whatsapp_templates=tuple(sorted(content_sids(env).items())),
-            twilio_sms_number=_sms_number(env),
+            twilio_sms_number=sms_number(env),
         )
         settings.check()
         return settings
@@ -342,7 +284,7 @@ class Settings:
         """Redis timeouts that bound a webhook, trackers apart from the broker, a sane gunicorn size."""
         if not 0 < self.redis_socket_timeout_s <= 10:
             raise SettingsError("REDIS_SOCKET_TIMEOUT_S must be more than 0 and at most 10 (Twilio waits 15 s)")
-        if _redis_database(self.tracker_redis_url) == _redis_database(self.redis_url):
+        if redis_database(self.tracker_redis_url) == redis_database(self.redis_url):
             raise SettingsError(
                 "TRACKER_REDIS_URL must name another Redis database than REDIS_URL (the broker's): "
                 "leave it empty (the next database is used) or end it in another number, e.g. /1"

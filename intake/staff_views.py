@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -66,7 +67,7 @@ def local(moment: datetime) -> str:
     return as_utc(moment).astimezone(HONDURAS).strftime("%Y-%m-%d %H:%M")
 
 
-def queue(session: Session, staff: Staff, filters: Filters, now: datetime) -> list[dict[str, Any]]:
+def case_queue(session: Session, staff: Staff, filters: Filters, now: datetime) -> list[dict[str, Any]]:
     """The cases this person may see, soonest deadline first, with the traffic light."""
     query = scope(staff).order_by(Case.deadline_at)
     for column, value in (
@@ -90,7 +91,7 @@ def queue(session: Session, staff: Staff, filters: Filters, now: datetime) -> li
                 "category": names.get(case.category_code, case.category_code),
                 "place": f"{case.municipality}, {case.department}",
                 "state": name_of(case.state),
-                "assignee": assignees.get(case.assignee_id, "sin asignar"),
+                "assignee": assignees.get(case.assignee_id, "sin asignar") if case.assignee_id else "sin asignar",
                 "deadline": local(case.deadline_at),
                 "light": traffic_light(now, as_utc(case.amber_at), as_utc(case.deadline_at)),
                 "sensitive": case.sensitive,
@@ -119,7 +120,7 @@ def case_detail(session: Session, staff: Staff, case: Case, now: datetime, revea
     contact = session.get_one(Contact, case.contact_id)
     identity = sees_identity(staff, case, revealed)
     household = session.get(Household, case.household_id) if case.household_id and identity else None
-    payments = []
+    payments: Sequence[Payment] = []
     if household:
         payments = session.scalars(
             select(Payment).where(Payment.household_id == household.household_id).order_by(Payment.cycle.desc())

@@ -205,11 +205,11 @@ def published(family: str, dims: tuple[str, ...]) -> bool:
 # Snapshots never change once taken, so each process keeps the newest one's cells in memory: a
 # page is then one small query (which snapshot is newest) instead of one per chart.
 # Keyed by database too: one process may read several (the tests do).
-_cells_cache: dict[tuple[str, int], dict[tuple[str, str], list[tuple[dict, int | None]]]] = {}
+_cells_cache: dict[tuple[str, int], dict[tuple[str, str], list[tuple[dict[str, str], int | None]]]] = {}
 
 
-def _tables_of(session: Session, snapshot_id: int) -> dict[tuple[str, str], list[tuple[dict, int | None]]]:
-    where = (str(session.get_bind().url), snapshot_id)
+def _tables_of(session: Session, snapshot_id: int) -> dict[tuple[str, str], list[tuple[dict[str, str], int | None]]]:
+    where = (str(session.get_bind().engine.url), snapshot_id)
     cached = _cells_cache.get(where)
     if cached is None:
         cached = {}

@@ -9,25 +9,15 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from intake.answers import record_answer
+from intake.answered_questions import record_answer
 from intake.broker import ROUTE_CASE
 from intake.case_form import answer_slot, category_guess, menu_categories
 from intake.case_messages import link_current
-from intake.cases import (
-    CaseError,
-    CaseFields,
-    await_description,
-    case_for_contact,
-    discard_draft,
-    file_case,
-    latest_open_case,
-    public_status,
-    reopen,
-    start_draft,
-)
-from intake.conversation import REFERENCE_GIVEN
+from intake.cases import CaseError, CaseFields, case_for_contact, file_case, latest_case, public_status, reopen
+from intake.drafts import await_description, discard_draft, start_draft
 from intake.identity import current_state
 from intake.inbound import oldest_pending
 from intake.models import Case, Contact, InboundMessage
@@ -37,6 +27,7 @@ from intake.person_requests import open_request
 from intake.queue import enqueue
 from intake.references import find_reference
 from intake.runtime import runtime
+from intake.to_assistant import REFERENCE_GIVEN
 
 bp = Blueprint("internal", __name__, url_prefix="/internal/v1")
 
@@ -60,7 +51,7 @@ def _guard() -> None:
         abort(401)
 
 
-def _contact(session: Any, pseudonym: str) -> Contact:
+def _contact(session: Session, pseudonym: str) -> Contact:
     contact = session.scalar(select(Contact).where(Contact.pseudonym == pseudonym))
     if contact is None:
         abort(404)
@@ -110,13 +101,13 @@ def person_request(pseudonym: str) -> ResponseReturnValue:
 # --- the case form ------------------------------------------------------------------------------
 
 
-def _current_text(session: Any, contact: Contact) -> str:
+def _current_text(session: Session, contact: Contact) -> str:
     """The message being answered now: the oldest one still pending (the worker holds its lock)."""
     message = oldest_pending(session, contact.id)
     return message.body if message else ""
 
 
-def _named_reference(session: Any, contact: Contact, given: str) -> str:
+def _named_reference(session: Session, contact: Contact, given: str) -> str:
     """The reference an action asks about: Rasa holds only that one was given (REFERENCE_GIVEN),
     so it is read again from the message being answered."""
     if given == REFERENCE_GIVEN:
@@ -188,7 +179,7 @@ class _TooLate(Exception):
     """The action stopped waiting for this filing; committing it now would file behind its back."""
 
 
-def _filing_message(session: Any, contact: Contact, inbound_id: Any) -> InboundMessage | None:
+def _filing_message(session: Session, contact: Contact, inbound_id: Any) -> InboundMessage | None:
     """The confirming message: the one the action names (its idempotency key), else the one being answered."""
     if inbound_id is None:
         return oldest_pending(session, contact.id)  # an action from before the key was sent
@@ -274,10 +265,10 @@ def case_status(pseudonym: str, reference: str) -> ResponseReturnValue:
 
 
 @bp.get("/contacts/<pseudonym>/cases")
-def latest_case(pseudonym: str) -> ResponseReturnValue:
+def contact_latest_case(pseudonym: str) -> ResponseReturnValue:
     with runtime().sessions() as session, session.begin():
         contact = _contact(session, pseudonym)
-        case = latest_open_case(session, contact)
+        case = latest_case(session, contact)
         if case is None:
             return jsonify(error="not_found"), 404
         link_current(session, contact.id, case.id)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from intake import notices
+from intake import notice_campaigns, notice_progress, notices
 from intake.authz import manages_notices
 from intake.broker import NOTICE_TICK
 from intake.delivery import CLASS_LABELS
@@ -31,7 +31,7 @@ def _check_role() -> None:
 
 
 def _campaign(campaign_id: int) -> NoticeCampaign:
-    campaign = g.db.get(NoticeCampaign, campaign_id)
+    campaign: NoticeCampaign | None = g.db.get(NoticeCampaign, campaign_id)
     if campaign is None:
         abort(404)
     return campaign
@@ -66,7 +66,7 @@ def campaign_page(campaign_id: int, problem: str = "") -> str:
     _check_role()
     campaign = _campaign(campaign_id)
     rt = runtime()
-    seen = notices.progress(g.db, campaign, rt.now())
+    seen = notice_progress.progress(g.db, campaign, rt.now())
     events = g.db.scalars(
         select(NoticeCampaignEvent)
         .where(NoticeCampaignEvent.campaign_id == campaign.id)
@@ -77,7 +77,7 @@ def campaign_page(campaign_id: int, problem: str = "") -> str:
         "staff/notice.html",
         campaign=campaign,
         seen=seen,
-        buckets=notices.PROGRESS,
+        buckets=notice_progress.PROGRESS,
         labels=CLASS_LABELS,
         names=notices.STATUS_NAMES,
         events=events,
@@ -97,14 +97,14 @@ def _act(campaign_id: int, action: str) -> ResponseReturnValue:
     token = ""
     try:
         if action == "pause":
-            notices.pause(g.db, campaign, actor, rt.now())
+            notice_campaigns.pause(g.db, campaign, actor, rt.now())
         elif action == "resume":
-            token = notices.resume(g.db, campaign, notices.channels_for(rt.settings), actor, rt.now())
+            token = notice_campaigns.resume(g.db, campaign, notices.channels_for(rt.settings), actor, rt.now())
         else:
-            notices.cancel(g.db, campaign, actor, rt.now())
+            notice_campaigns.cancel(g.db, campaign, actor, rt.now())
     except notices.CampaignError as exc:
         g.db.rollback()
-        return campaign_page(campaign_id, problem=PROBLEMS.get(exc.field, PROBLEMS["status"])), 409
+        return make_response(campaign_page(campaign_id, problem=PROBLEMS.get(exc.field, PROBLEMS["status"])), 409)
     g.db.commit()  # first, so the tick finds the campaign running with its token
     current_app.logger.info("campaign %s: %s by staff %s", campaign_id, action, g.staff.id)
     if token:

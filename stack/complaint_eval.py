@@ -110,7 +110,9 @@ def load(path: Path = STORIES) -> list[Story]:
 
 def converse_place(story: Story) -> tuple[Municipality | None, int]:
     """What the form records for the story's place answer, and how many questions it asked back."""
-    text, options, within = story.place, [], None
+    text = story.place
+    options: list[Municipality] = []
+    within: str | None = None
     for asked in range(MAX_QUESTIONS + 1):
         step = answer_place(text, options, within)
         if step.chosen is not None or asked == MAX_QUESTIONS:

@@ -1,7 +1,7 @@
 """NLU evaluation metrics: intent accuracy, per-intent precision/recall/F1, confusions, entity scores.
 
 Pure functions over plain data (no Rasa), so they run and are tested in the app environment.
-Also reads Rasa NLU YAML examples well enough to count and compare them (no YAML library).
+The examples themselves are read by stack.rasa_yaml.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ F1_TARGET = 0.90
 
 # [text](entity) or [text]{"entity": "…", "value": "…"}; "[numero]" alone is plain text.
 _ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<name>[^)]+)\)|(?P<json>\{[^}]*\}))")
-_BLOCK = re.compile(r"^- (?P<kind>intent|synonym|regex|lookup):\s*(?P<name>.+?)\s*$")
-_EXAMPLE = re.compile(r"^\s+- (?P<text>.*?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -55,24 +53,6 @@ def normalise(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.lower())
     letters = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(re.sub(r"[^\w]+", " ", letters).split())
-
-
-def read_nlu_examples(yaml_text: str) -> dict[str, list[str]]:
-    """Intent -> its annotated examples, from a Rasa 3 NLU YAML file's text."""
-    examples: dict[str, list[str]] = defaultdict(list)
-    intent: str | None = None
-    for line in yaml_text.splitlines():
-        block = _BLOCK.match(line)
-        if block:
-            intent = block.group("name").strip("\"'") if block.group("kind") == "intent" else None
-            continue
-        if not line.startswith(" "):
-            intent = None
-            continue
-        example = _EXAMPLE.match(line)
-        if intent and example and line.startswith("    "):
-            examples[intent].append(example.group("text"))
-    return dict(examples)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -27,13 +26,12 @@ from stack.nlu_metrics import (
     IntentReport,
     entity_report,
     intent_report,
-    read_nlu_examples,
 )
 from stack.paths import MODELS, ROOT, VAR, rasa_bin
+from stack.rasa_yaml import read_nlu_examples
 
 HELDOUT = ROOT / "tests" / "nlu" / "heldout.yml"
 TRAINING = ROOT / "data" / "nlu"
-DOMAIN = ROOT / "bot" / "domain.yml"
 RESULTS = VAR / "nlu" / "results.json"
 DOC = ROOT / "docs" / "nlu.md"
 COMMAND = "make nlu-report   # or: .venv/bin/python -m stack.nlu_report"
@@ -55,16 +53,8 @@ def run_eval(model: Path, data: Path = HELDOUT, out: Path = RESULTS) -> dict[str
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"nlu_eval failed (exit {result.returncode}):\n{result.stderr[-4000:]}")
-    return json.loads(out.read_text(encoding="utf-8"))
-
-
-def domain_intents(domain_text: str | None = None) -> list[str]:
-    """The intents listed in bot/domain.yml."""
-    text = domain_text if domain_text is not None else DOMAIN.read_text(encoding="utf-8")
-    block = re.search(r"^intents:\n((?:[ \t]+-.*\n|[ \t]*#.*\n|\s*\n)+)", text, re.MULTILINE)
-    if not block:
-        return []
-    return [m.group(1) for m in re.finditer(r"^\s+-\s*([\w-]+)", block.group(1), re.MULTILINE)]
+    written: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return written
 
 
 def training_examples() -> dict[str, list[str]]:

@@ -80,7 +80,7 @@ def _apply_action_timeout(endpoints_path: str | None) -> None:
         raise SystemExit(f"action_endpoint timeout must be a number of seconds, got {timeout!r}") from None
     if seconds <= 0:
         raise SystemExit("action_endpoint timeout must be more than 0 seconds")
-    rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT = seconds  # type: ignore[attr-defined]
+    rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT = seconds
 
 
 if __name__ == "__main__":

@@ -65,7 +65,8 @@ class StrictTrackerStore(FailSafeTrackerStore):
         await self._tracker_store.save(tracker)
 
     async def keys(self) -> Iterable[str]:
-        return await self._tracker_store.keys()
+        keys: Iterable[str] = await self._tracker_store.keys()
+        return keys
 
 
 def create_tracker_store(store: TrackerStore | None, domain: Domain) -> TrackerStore:
@@ -121,5 +122,5 @@ def install() -> None:
     import rasa.core.agent
     from rasa.core.channels import BUILTIN_CHANNELS
 
-    rasa.core.agent.Agent._create_tracker_store = staticmethod(create_tracker_store)  # type: ignore[method-assign]
+    rasa.core.agent.Agent._create_tracker_store = staticmethod(create_tracker_store)
     BUILTIN_CHANNELS[StrictRestInput.name()] = StrictRestInput

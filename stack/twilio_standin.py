@@ -29,16 +29,19 @@ MESSAGES_PATH = "/2010-04-01/Accounts/{AccountSid}/Messages.json"
 
 @functools.cache
 def _spec() -> dict[str, Any]:
-    return json.loads(SPEC_PATH.read_text())
+    spec: dict[str, Any] = json.loads(SPEC_PATH.read_text())
+    return spec
 
 
 def message_create_schema() -> dict[str, Any]:
     body = _spec()["paths"][MESSAGES_PATH]["post"]["requestBody"]["content"]
-    return body["application/x-www-form-urlencoded"]["schema"]
+    schema: dict[str, Any] = body["application/x-www-form-urlencoded"]["schema"]
+    return schema
 
 
 def message_resource_schema() -> dict[str, Any]:
-    return _spec()["components"]["schemas"]["api.v2010.account.message"]
+    schema: dict[str, Any] = _spec()["components"]["schemas"]["api.v2010.account.message"]
+    return schema
 
 
 def list_query_parameters() -> set[str]:
@@ -138,7 +141,7 @@ class TwilioStandIn:
         self.messages.append({**form, "sid": sid})
         self.received_at.append(time.time())
         now = formatdate(usegmt=True)
-        resource = {
+        resource: dict[str, Any] = {
             "sid": sid,
             "account_sid": self.account_sid,
             "to": form["To"],

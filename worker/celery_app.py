@@ -8,7 +8,18 @@ from celery import Celery
 from celery.schedules import crontab
 from celery.signals import worker_init
 
-from intake.broker import IMPORT_SPOOL, PURGE_RETENTION, RECONCILE_INBOUND, RECONCILE_OUTBOUND
+from intake.broker import (
+    IMPORT_SPOOL,
+    PURGE_RETENTION,
+    RECONCILE_INBOUND,
+    RECONCILE_OUTBOUND,
+    SLA_SWEEP,
+    SWEEP_INBOUND,
+    SWEEP_NOTICES,
+    SWEEP_OUTBOUND,
+    SWEEP_UNROUTED,
+    TALLY_SNAPSHOT_IF_DUE,
+)
 from intake.redis_checks import refuse_unsafe_redis
 from intake.runtime import runtime
 
@@ -31,14 +42,14 @@ def make_celery() -> Celery:
         # Redis redelivers unacked tasks after this; longer than any task of ours runs.
         broker_transport_options={"visibility_timeout": settings.visibility_timeout_s},
         beat_schedule={
-            "sweep-pending-inbound": {"task": "conversation.sweep", "schedule": 15.0},
-            "sweep-queued-outbound": {"task": "outbound.sweep", "schedule": 30.0},
-            "sweep-unrouted-cases": {"task": "cases.sweep_unrouted", "schedule": 30.0},
-            "sla-sweep": {"task": "cases.sla_sweep", "schedule": 300.0},
+            "sweep-pending-inbound": {"task": SWEEP_INBOUND, "schedule": 15.0},
+            "sweep-queued-outbound": {"task": SWEEP_OUTBOUND, "schedule": 30.0},
+            "sweep-unrouted-cases": {"task": SWEEP_UNROUTED, "schedule": 30.0},
+            "sla-sweep": {"task": SLA_SWEEP, "schedule": 300.0},
             # Daily: comparing two releases must not single out one case, so figures are not live.
             # Checked every 15 minutes, so a fresh system (or a beat without its schedule file)
             # publishes within 15 minutes instead of a day later.
-            "tally-snapshot": {"task": "tally.snapshot_if_due", "schedule": 900.0},
+            "tally-snapshot": {"task": TALLY_SNAPSHOT_IF_DUE, "schedule": 900.0},
             # Daily at 03:30 Honduras time (the app's timezone), when the line is quietest.
             "retention-purge": {"task": PURGE_RETENTION, "schedule": crontab(hour=3, minute=30)},
             # What Twilio's Fallback URL spooled while the database was down (docs/architecture.md,
@@ -48,7 +59,7 @@ def make_celery() -> Celery:
             # Replies left `sending` (a worker killed mid-send) or `unknown` (a timeout): found or resent.
             "reconcile-outbound": {"task": RECONCILE_OUTBOUND, "schedule": 60.0},
             # Payment-day campaigns whose dispatcher stopped (intake/notices.py STALE_S).
-            "sweep-notices": {"task": "notices.sweep", "schedule": 15.0},
+            "sweep-notices": {"task": SWEEP_NOTICES, "schedule": 15.0},
         },
         timezone="America/Tegucigalpa",
     )

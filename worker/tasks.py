@@ -12,7 +12,7 @@ from celery import Task
 from sqlalchemy import func, select
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
-from intake import notices, recovery, spool
+from intake import notice_campaigns, notice_ticks, notices, recovery, spool
 from intake.assistant import AssistantUnavailable
 from intake.broker import (
     IMPORT_SPOOL,
@@ -23,6 +23,13 @@ from intake.broker import (
     RECONCILE_OUTBOUND,
     ROUTE_CASE,
     SEND_OUTBOUND,
+    SLA_SWEEP,
+    SWEEP_INBOUND,
+    SWEEP_NOTICES,
+    SWEEP_OUTBOUND,
+    SWEEP_UNROUTED,
+    TALLY_SNAPSHOT,
+    TALLY_SNAPSHOT_IF_DUE,
 )
 from intake.dead_letters import take_turn
 from intake.failure_actions import promote_due
@@ -59,7 +66,7 @@ def _redis() -> redis.Redis:
 
 
 def _backoff(retries: int) -> int:
-    return min(2 ** (retries + 1), MAX_BACKOFF_S)
+    return min(2 << retries, MAX_BACKOFF_S)  # 2 ** (retries + 1): 2, 4, 8, 16, then the cap
 
 
 @app.task(name=PROCESS_INBOUND, bind=True, acks_late=True, max_retries=MAX_RETRIES)
@@ -204,7 +211,7 @@ def send_outbound(self: Task, outbound_id: int) -> None:
     log.info("outbound %s: %d sent in order", outbound_id, result)
 
 
-@app.task(name="conversation.sweep")
+@app.task(name=SWEEP_INBOUND)
 def sweep_inbound() -> int:
     """Enqueue each contact with messages committed but never enqueued, or left by a task that gave
     up: the outbox's second half. A contact whose task is still queued is not enqueued again."""
@@ -220,7 +227,7 @@ def sweep_inbound() -> int:
     return len(covered)
 
 
-@app.task(name="outbound.sweep")
+@app.task(name=SWEEP_OUTBOUND)
 def sweep_outbound() -> int:
     """Re-enqueue recipients with messages still queued (a send task lost with the broker, one that
     gave up on a busy recipient, an SMS instead of WhatsApp, a notice tried again whose time has
@@ -252,7 +259,7 @@ def notice_tick(campaign_id: int, token: str) -> int:
     rt = runtime()
     s = rt.settings
     with rt.sessions() as session, session.begin():
-        step = notices.tick(session, campaign_id, token, notices.channels_for(s), s.pseudonym_key, rt.now())
+        step = notice_ticks.tick(session, campaign_id, token, notices.channels_for(s), s.pseudonym_key, rt.now())
     for outbound_id in step.queued:
         send_outbound.delay(outbound_id)
     if step.token:
@@ -260,12 +267,12 @@ def notice_tick(campaign_id: int, token: str) -> int:
     return len(step.queued)
 
 
-@app.task(name="notices.sweep")
+@app.task(name=SWEEP_NOTICES)
 def sweep_notices() -> int:
     """Start again each running campaign whose ticks stopped (a worker killed between two, Redis lost the next)."""
     rt = runtime()
     with rt.sessions() as session, session.begin():
-        restarted = notices.restart_stale(session, rt.now())
+        restarted = notice_campaigns.restart_stale(session, rt.now())
     for campaign_id, token in restarted:
         log.warning("campaign %s: its dispatcher had stopped; started again", campaign_id)
         notice_tick.delay(campaign_id, token)
@@ -283,7 +290,7 @@ def route_case(self: Task, case_id: int) -> str:
     return outcome
 
 
-@app.task(name="cases.sweep_unrouted")
+@app.task(name=SWEEP_UNROUTED)
 def sweep_unrouted() -> int:
     """Re-enqueue cases filed but not yet assigned (an enqueue lost, a team that had no staff)."""
     rt = runtime()
@@ -294,7 +301,7 @@ def sweep_unrouted() -> int:
     return len(ids)
 
 
-@app.task(name="cases.sla_sweep")
+@app.task(name=SLA_SWEEP)
 def sla_sweep() -> dict[str, int]:
     rt = runtime()
     with rt.sessions() as session, session.begin():
@@ -302,7 +309,7 @@ def sla_sweep() -> dict[str, int]:
     return {"amber": result.amber, "escalated": result.escalated}
 
 
-@app.task(name="tally.snapshot")
+@app.task(name=TALLY_SNAPSHOT)
 def tally_snapshot() -> int:
     """Publish today's figures now (a scheduled snapshot, never live counts)."""
     rt = runtime()
@@ -310,7 +317,7 @@ def tally_snapshot() -> int:
         return take_snapshot(session, rt.now())
 
 
-@app.task(name="tally.snapshot_if_due")
+@app.task(name=TALLY_SNAPSHOT_IF_DUE)
 def tally_snapshot_if_due() -> int | None:
     """Publish the day's figures once a day, and at once on a system that has none."""
     rt = runtime()

@@ -1,49 +1,49 @@
-"""Debian's Chromium, driven by Playwright (no browser download: executable_path points at it)."""
+"""Debian's Chromium via Playwright (browser, context, page) and the web app (web_app) the browser tests open."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from tests.conftest import base_env
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Screenshots go under var/ so the suite never changes a tracked file; `make screenshots` points
-# SCREENSHOTS_DIR at docs/screenshots to refresh the ones the docs show.
-_ROOT = Path(__file__).resolve().parents[2]
-SHOTS = Path(os.environ.get("SCREENSHOTS_DIR") or _ROOT / "var" / "screenshots")
-if not SHOTS.is_absolute():
-    SHOTS = _ROOT / SHOTS
-SHOTS.mkdir(parents=True, exist_ok=True)
+from intake.migrations_runner import upgrade
+from stack.processes import free_port
+from tests.browser.chromium import CHROMIUM, LAUNCH_ARGS
+from tests.browser.web_app import WebApp, web_env
 
 
-@pytest.fixture
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    """One headless Chromium for the browser tests (each test gets its own context, so nothing is shared)."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is not installed (make test runs scripts/install-chromium)")
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         yield instance
         instance.close()
 
 
-def web_env(database_url: str, port: int) -> dict[str, str]:
-    """The web app alone on `port` (no Rasa, no action server), as the browser tests start it."""
-    return {
-        **os.environ,
-        **base_env(
-            PORT=str(port),
-            DATABASE_URL=database_url,
-            PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
-            LOG_LEVEL="WARNING",
-            RASA_URL="http://127.0.0.1:1",
-            ACTION_SERVER_URL="http://127.0.0.1:1",
-        ),
-    }
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh browser profile (cookies, storage) with a desktop window."""
+    fresh = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield fresh
+    fresh.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+@pytest.fixture
+def web_app(tmp_path: Path) -> Iterator[WebApp]:
+    """The web app over a fresh, migrated SQLite database; the test fills it, then calls start()."""
+    database_url = f"sqlite:///{tmp_path / 'web.db'}"
+    upgrade(database_url)
+    port = free_port()
+    app = WebApp(database_url, port, web_env(database_url, port), tmp_path / "web.log")
+    yield app
+    app.stop()

@@ -4,34 +4,25 @@ the observations appear on the public page; screenshots for docs/."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pyotp
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Page
 
 from intake.accounts import create_account
 from intake.cases import change_state
-from intake.migrations_runner import upgrade
 from intake.models import Case, Staff, StaffAccount
-from intake.runtime import Runtime, set_runtime
-from intake.settings import Settings
 from intake.tally import month_of, take_snapshot
-from stack.processes import free_port, system_processes
-from tests.browser.conftest import SHOTS, web_env
+from tests.browser.chromium import SHOTS
+from tests.browser.web_app import WebApp
 from tests.intake.case_helpers import add_staff, file
 
 pytestmark = pytest.mark.stack
 PASSWORD = "una-contraseña-larga-123"
 
 
-def test_a_committee_member_reviews_the_sample_and_signs_the_month(browser: Browser, tmp_path: Path) -> None:
-    database_url = f"sqlite:///{tmp_path / 'committee.db'}"
-    upgrade(database_url)
-    port = free_port()
-    env = web_env(database_url, port)
-    rt = Runtime(Settings.from_env(env))
-    set_runtime(rt)
+def test_a_committee_member_reviews_the_sample_and_signs_the_month(web_app: WebApp, page: Page) -> None:
+    rt = web_app.runtime()
     last_month = rt.now() - timedelta(days=35)
     places = ["0501", "0801", "1801", "0101"]
     categories = ["pago_no_recibido", "punto_de_pago", "maltrato"]
@@ -62,37 +53,30 @@ def test_a_committee_member_reviews_the_sample_and_signs_the_month(browser: Brow
         create_account(session, session.get_one(Staff, member), PASSWORD)
     with rt.sessions() as session:
         email, secret = session.get_one(Staff, member).email, session.get_one(StaffAccount, member).totp_secret
-    web = system_processes(env)[2]
-    web.log_path = tmp_path / "web.log"
-    web.start().wait_ready(60)
-    try:
-        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        page.goto(f"http://127.0.0.1:{port}/staff/login")
-        page.get_by_label("Correo").fill(email)
-        page.get_by_label("Contraseña").fill(PASSWORD)
-        page.get_by_label("Código de verificación").fill(pyotp.TOTP(secret).now())
-        page.get_by_role("button", name="Entrar").click()
-        page.wait_for_url("**/staff/comite/")
-        month = month_of(last_month)
-        assert page.get_by_role("heading", name=f"Muestra anónima de {month} (20 casos)").is_visible()
-        rows = page.locator("tbody tr")
-        assert rows.count() == 20
-        body = page.locator("main").inner_text()
-        assert all(c.reference not in body for c in cases) and "reservado" in body
-        assert page.get_by_role("link", name="Mis casos").count() == 0  # the committee has no cases
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / "comite.png"), full_page=True)
+    web_app.start()
+    page.goto(f"{web_app.url}/staff/login")
+    page.get_by_label("Correo").fill(email)
+    page.get_by_label("Contraseña").fill(PASSWORD)
+    page.get_by_label("Código de verificación").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Entrar").click()
+    page.wait_for_url("**/staff/comite/")
+    month = month_of(last_month)
+    assert page.get_by_role("heading", name=f"Muestra anónima de {month} (20 casos)").is_visible()
+    rows = page.locator("tbody tr")
+    assert rows.count() == 20
+    body = page.locator("main").inner_text()
+    assert all(c.reference not in body for c in cases) and "reservado" in body
+    assert page.get_by_role("link", name="Mis casos").count() == 0  # the committee has no cases
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "comite.png"), full_page=True)
 
-        observations = "Revisamos la muestra de 20 casos. Pedimos acortar los días para acusar recibo."
-        page.get_by_label("Observaciones del comité").fill(observations)
-        page.get_by_role("button", name=f"Firmar las cifras de {month}").click()
-        page.wait_for_url(f"**/staff/comite/?month={month}")
-        assert page.get_by_text("Firmado el").is_visible()
-        assert page.get_by_role("button", name=f"Firmar las cifras de {month}").count() == 0
+    observations = "Revisamos la muestra de 20 casos. Pedimos acortar los días para acusar recibo."
+    page.get_by_label("Observaciones del comité").fill(observations)
+    page.get_by_role("button", name=f"Firmar las cifras de {month}").click()
+    page.wait_for_url(f"**/staff/comite/?month={month}")
+    assert page.get_by_text("Firmado el").is_visible()
+    assert page.get_by_role("button", name=f"Firmar las cifras de {month}").count() == 0
 
-        page.goto(f"http://127.0.0.1:{port}/transparencia/?month={month}")
-        assert page.get_by_text(f"El comité ciudadano revisó y firmó las cifras de {month}").is_visible()
-        assert page.get_by_text(observations).is_visible()
-    finally:
-        web.stop()
-        set_runtime(None)
+    page.goto(f"{web_app.url}/transparencia/?month={month}")
+    assert page.get_by_text(f"El comité ciudadano revisó y firmó las cifras de {month}").is_visible()
+    assert page.get_by_text(observations).is_visible()

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyotp
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Page
 from sqlalchemy import select, update
 
-from intake import notices
+from intake import notice_campaigns, notice_ticks, notices
 from intake.accounts import create_account
 from intake.db import engine_for, session_factory
 from intake.demo_registry import write_demo
-from intake.migrations_runner import upgrade
 from intake.models import NoticeCampaign, OutboundMessage, Payment, Staff, StaffAccount, utcnow
 from intake.registry import import_files
-from stack.processes import Process, free_port, system_processes
-from tests.browser.conftest import SHOTS, web_env
+from tests.browser.chromium import SHOTS
+from tests.browser.web_app import WebApp
 from tests.intake.case_helpers import add_staff
 
 pytestmark = pytest.mark.stack
@@ -28,23 +26,17 @@ SMS_LINE = "+50422229999"
 
 
 @pytest.fixture
-def web(tmp_path: Path) -> Iterator[dict]:
-    database_url = f"sqlite:///{tmp_path / 'notices.db'}"
-    upgrade(database_url)
+def web(web_app: WebApp, tmp_path: Path) -> dict:
+    database_url = web_app.database_url
     import_files(engine_for(database_url), *write_demo(tmp_path / "registry", 60, seed=9))
-    port = free_port()
-    env = {**web_env(database_url, port), "TWILIO_SMS_NUMBER": SMS_LINE}
-    from intake.runtime import Runtime, set_runtime
-    from intake.settings import Settings
-
-    rt = Runtime(Settings.from_env({k: v for k, v in env.items() if k != "PYTEST_CURRENT_TEST"}))
-    set_runtime(rt)
+    web_app.env["TWILIO_SMS_NUMBER"] = SMS_LINE
+    rt = web_app.runtime()
     supervisor = add_staff(rt, "regional_cortes", role="supervisor", department="Cortés", name="Marta Flores")
     sessions = session_factory(database_url)
     with sessions() as session, session.begin():
         create_account(session, session.get_one(Staff, supervisor), PASSWORD)
         cycle = session.scalar(select(Payment.cycle).where(Payment.status == "scheduled").order_by(Payment.cycle))
-        campaign = notices.create(
+        campaign = notice_campaigns.create(
             session,
             cycle=str(cycle),
             department="",
@@ -54,10 +46,12 @@ def web(tmp_path: Path) -> Iterator[dict]:
             actor="cli:operador",
             now=utcnow(),
         )
-        token = notices.start(session, campaign, notices.Channels(SMS_LINE), "cli:operador", utcnow())
+        token = notice_campaigns.start(session, campaign, notices.Channels(SMS_LINE), "cli:operador", utcnow())
         campaign_id = campaign.id
     with sessions() as session, session.begin():
-        notices.tick(session, campaign_id, token, notices.Channels(SMS_LINE), env["PSEUDONYM_KEY"], utcnow())
+        notice_ticks.tick(
+            session, campaign_id, token, notices.Channels(SMS_LINE), web_app.env["PSEUDONYM_KEY"], utcnow()
+        )
         ids = list(session.scalars(select(OutboundMessage.id).where(OutboundMessage.status == "scheduled")))
         # As if the first ones had gone: some delivered, one phone off.
         session.execute(update(OutboundMessage).where(OutboundMessage.id.in_(ids[:9])).values(status="delivered"))
@@ -70,16 +64,11 @@ def web(tmp_path: Path) -> Iterator[dict]:
     with sessions() as session:
         secret = session.get_one(StaffAccount, supervisor).totp_secret
         email = session.get_one(Staff, supervisor).email
-    process: Process = system_processes(env)[2]
-    process.log_path = tmp_path / "web.log"
-    process.start().wait_ready(60)
-    yield {"url": f"http://127.0.0.1:{port}", "email": email, "secret": secret, "id": campaign_id, "db": database_url}
-    process.stop()
-    set_runtime(None)
+    web_app.start()
+    return {"url": web_app.url, "email": email, "secret": secret, "id": campaign_id, "db": database_url}
 
 
-def test_a_supervisor_follows_pauses_and_resumes_a_campaign(browser: Browser, web: dict) -> None:
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+def test_a_supervisor_follows_pauses_and_resumes_a_campaign(page: Page, web: dict) -> None:
     page.goto(web["url"] + "/staff/login")
     page.get_by_label("Correo").fill(web["email"])
     page.get_by_label("Contraseña").fill(PASSWORD)

@@ -4,31 +4,22 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Page
 
 from intake.committee import sign_off
-from intake.migrations_runner import upgrade
 from intake.models import AssistantAnswer, Staff
-from intake.runtime import Runtime, set_runtime
-from intake.settings import Settings
 from intake.tally import month_of, take_snapshot
-from stack.processes import free_port, system_processes
-from tests.browser.conftest import SHOTS, web_env
+from tests.browser.chromium import SHOTS
+from tests.browser.web_app import WebApp
 from tests.intake.case_helpers import add_staff, file
 
 pytestmark = pytest.mark.stack
 
 
-def test_the_public_page_shows_charts_and_hides_small_counts(browser: Browser, tmp_path: Path) -> None:
-    database_url = f"sqlite:///{tmp_path / 'public.db'}"
-    upgrade(database_url)
-    port = free_port()
-    env = web_env(database_url, port)
-    rt = Runtime(Settings.from_env(env))
-    set_runtime(rt)
+def test_the_public_page_shows_charts_and_hides_small_counts(web_app: WebApp, page: Page) -> None:
+    rt = web_app.runtime()
     rng = random.Random(4)
     categories = ["pago_no_recibido"] * 5 + ["punto_de_pago"] * 3 + ["maltrato", "cobro_indebido", "exclusion"]
     places = ["0501"] * 4 + ["0801"] * 4 + ["1501", "1801", "0601", "1301"]
@@ -56,35 +47,29 @@ def test_the_public_page_shows_charts_and_hides_small_counts(browser: Browser, t
     observations = "Revisamos 20 casos de la muestra. Las respuestas sobre pagos fueron claras."
     with rt.sessions() as session, session.begin():
         sign_off(session, session.get_one(Staff, member), month_of(last_month), observations, rt.now())
-    web = system_processes(env)[2]
-    web.log_path = tmp_path / "web.log"
-    web.start().wait_ready(60)
-    try:
-        page = browser.new_page(viewport={"width": 412, "height": 900})  # a phone
-        page.goto(f"http://127.0.0.1:{port}/transparencia/")
-        assert page.get_by_role("heading", name="Cifras públicas").is_visible()
-        assert page.locator("svg").count() >= 3
-        assert page.get_by_role("img", name="Casos por categoría").is_visible()
-        texts = page.locator("svg text").evaluate_all("nodes => nodes.map(n => n.textContent)")
-        numbers = [int(t) for t in texts if t.strip().isdigit()]
-        assert numbers and all(n == 0 or n >= 10 for n in numbers)
-        assert "reservado" in texts
-        review = page.get_by_role("heading", name="Revisión del comité ciudadano")
-        assert review.is_visible() and page.get_by_text(observations).is_visible()
-        answered = page.locator(".numbers div", has_text="consultas de pago respondidas").inner_text()
-        assert answered.split()[0] == "150"
-        assert page.get_by_role("img", name="Consultas de pago respondidas por mes").is_visible()
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / "transparencia.png"), full_page=True)
-        # Two filters at once, chosen the way a reader would: the headline is their joint total.
-        page.select_option("#department", "Cortés")
-        page.select_option("#category", "pago_no_recibido")
-        page.get_by_role("button", name="Ver").click()
-        page.wait_for_url("**department=**")
-        assert page.get_by_text("Mostrando: departamento Cortés").is_visible()
-        headline = page.locator(".numbers div").first.inner_text()
-        assert headline.split()[0].isdigit() or headline.startswith("reservado")
-        page.screenshot(path=str(SHOTS / "transparencia-filtros.png"), full_page=True)
-    finally:
-        web.stop()
-        set_runtime(None)
+    web_app.start()
+    page.set_viewport_size({"width": 412, "height": 900})  # a phone
+    page.goto(f"{web_app.url}/transparencia/")
+    assert page.get_by_role("heading", name="Cifras públicas").is_visible()
+    assert page.locator("svg").count() >= 3
+    assert page.get_by_role("img", name="Casos por categoría").is_visible()
+    texts = page.locator("svg text").evaluate_all("nodes => nodes.map(n => n.textContent)")
+    numbers = [int(t) for t in texts if t.strip().isdigit()]
+    assert numbers and all(n == 0 or n >= 10 for n in numbers)
+    assert "reservado" in texts
+    review = page.get_by_role("heading", name="Revisión del comité ciudadano")
+    assert review.is_visible() and page.get_by_text(observations).is_visible()
+    answered = page.locator(".numbers div", has_text="consultas de pago respondidas").inner_text()
+    assert answered.split()[0] == "150"
+    assert page.get_by_role("img", name="Consultas de pago respondidas por mes").is_visible()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "transparencia.png"), full_page=True)
+    # Two filters at once, chosen the way a reader would: the headline is their joint total.
+    page.select_option("#department", "Cortés")
+    page.select_option("#category", "pago_no_recibido")
+    page.get_by_role("button", name="Ver").click()
+    page.wait_for_url("**department=**")
+    assert page.get_by_text("Mostrando: departamento Cortés").is_visible()
+    headline = page.locator(".numbers div").first.inner_text()
+    assert headline.split()[0].isdigit() or headline.startswith("reservado")
+    page.screenshot(path=str(SHOTS / "transparencia-filtros.png"), full_page=True)

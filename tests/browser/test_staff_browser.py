@@ -2,44 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyotp
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from intake.accounts import create_account
-from intake.db import session_factory
+from intake.db import engine_for, session_factory
 from intake.demo_registry import write_demo
-from intake.migrations_runner import upgrade
 from intake.models import Case, CaseEvent, OutboundMessage, Staff, StaffAccount
 from intake.registry import import_files
 from intake.routing import route
-from stack.processes import Process, free_port, system_processes
-from tests.browser.conftest import SHOTS, web_env
+from tests.browser.chromium import SHOTS
+from tests.browser.web_app import WebApp
+from tests.intake.case_helpers import add_staff, file
 
 pytestmark = pytest.mark.stack
 PASSWORD = "una-contraseña-larga-123"
 
 
 @pytest.fixture
-def web(tmp_path: Path) -> Iterator[dict]:
-    database_url = f"sqlite:///{tmp_path / 'browser.db'}"
-    upgrade(database_url)
+def web(web_app: WebApp, tmp_path: Path) -> dict:
+    database_url = web_app.database_url
     files = write_demo(tmp_path / "registry", 20, seed=5)
-    from intake.db import engine_for
-
     import_files(engine_for(database_url), *files)
-    port = free_port()
-    env = web_env(database_url, port)
-    from intake.runtime import Runtime, set_runtime
-    from intake.settings import Settings
-
-    rt = Runtime(Settings.from_env(env))
-    set_runtime(rt)
-    from tests.intake.case_helpers import add_staff, file
-
+    rt = web_app.runtime()
     agent = add_staff(rt, "regional_cortes", department="Cortés", name="Ana Reyes")
     add_staff(rt, "regional_cortes", department="Cortés", name="Luis Mejía")
     cases = [file(rt, municipality="0501", phone=f"+5049900{n:04d}") for n in range(3)]
@@ -52,23 +40,19 @@ def web(tmp_path: Path) -> Iterator[dict]:
         secret = session.get_one(StaffAccount, agent).totp_secret
         email = session.get_one(Staff, agent).email
         mine = [c.reference for c in session.query(Case).filter(Case.assignee_id == agent).all()]
-    process: Process = system_processes(env)[2]
-    process.log_path = tmp_path / "web.log"
-    process.start().wait_ready(60)
-    yield {
-        "url": f"http://127.0.0.1:{port}",
+    web_app.start()
+    return {
+        "url": web_app.url,
         "email": email,
         "secret": secret,
         "reference": mine[0],
         "database_url": database_url,
     }
-    process.stop()
-    set_runtime(None)
 
 
-def test_an_agent_logs_in_replies_resolves_and_logs_out(browser: Browser, web: dict) -> None:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
+def test_an_agent_logs_in_replies_resolves_and_logs_out(
+    browser: Browser, context: BrowserContext, page: Page, web: dict
+) -> None:
     page.goto(web["url"] + "/staff/")
     assert page.url.endswith("/staff/login")
     page.get_by_label("Correo").fill(web["email"])
@@ -117,5 +101,4 @@ def test_an_agent_logs_in_replies_resolves_and_logs_out(browser: Browser, web: d
     replay = other.new_page()
     replay.goto(web["url"] + "/staff/")
     assert replay.url.endswith("/staff/login")
-    context.close()
     other.close()

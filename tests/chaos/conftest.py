@@ -9,7 +9,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -20,71 +19,13 @@ from intake.demo_registry import write_demo
 from intake.demo_staff import create_demo_staff
 from intake.migrations_runner import upgrade
 from intake.registry import import_files
-from stack.processes import Process, free_port, named, system_processes
+from stack.processes import free_port, named, system_processes
 from stack.train import ensure_model
 from stack.twilio_standin import TwilioStandIn
 from tests.chaos.harness import Driver
 from tests.chaos.servers import PrivatePostgres, PrivateRedis, postgres_unavailable_reason
-from tests.conftest import TWILIO_AUTH_TOKEN, base_env
-
-TWILIO_SID = "AC" + "4" * 32
-HOUSEHOLDS = 160
-
-
-@dataclass
-class Chaos:
-    """The running system, its private servers, and a load driver bound to it."""
-
-    env: dict[str, str]
-    postgres: PrivatePostgres
-    redis: PrivateRedis
-    twilio: TwilioStandIn
-    driver: Driver
-    households: list[dict[str, str]]
-    logs: Path
-    processes: dict[str, Process] = field(default_factory=dict)
-    taken: int = 0
-    # Workers restarted by the supervisor below (their watchdog ended them, worker/watchdog.py).
-    supervisor_restarts: list[str] = field(default_factory=list)
-    lock: threading.RLock = field(default_factory=threading.RLock)
-
-    @property
-    def database_url(self) -> str:
-        return self.env["DATABASE_URL"]
-
-    def next_households(self, n: int) -> list[dict[str, str]]:
-        """Households no earlier fault has written as: each fault has its own contacts."""
-        chosen = self.households[self.taken : self.taken + n]
-        self.taken += n
-        assert len(chosen) == n, "the demo registry is too small for another fault"
-        return chosen
-
-    def restart(self, name: str, ready_s: float = 240) -> None:
-        with self.lock:
-            old = self.processes[name]
-            self.processes[name] = Process(old.name, old.argv, old.env, old.health_url, log_path=old.log_path).start()
-        self.processes[name].wait_ready(ready_s)
-
-    def supervise(self, stop: threading.Event) -> None:
-        """What compose's restart policy does in production: start a worker again when it has exited."""
-        while not stop.wait(1):
-            with self.lock:
-                for name in ("worker0", "worker1"):
-                    process = self.processes[name]
-                    if process.popen is not None and process.popen.poll() is not None:
-                        self.supervisor_restarts.append(f"{name} ({process.popen.returncode})")
-                        self.processes[name] = Process(
-                            process.name, process.argv, process.env, process.health_url, log_path=process.log_path
-                        ).start()
-
-
-def _workers(worker: Process, port: str) -> list[Process]:
-    """Two Celery workers (two slots each) under their own node names, as two machines would run them."""
-    out = []
-    for n in range(2):
-        argv = [*worker.argv[:-1], f"chaos{n}-{port}@%h"]
-        out.append(Process(f"worker{n}", argv, worker.env))
-    return out
+from tests.chaos.system import HOUSEHOLDS, TWILIO_SID, Chaos, workers
+from tests.env import TWILIO_AUTH_TOKEN, base_env
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +89,7 @@ def chaos() -> Iterator[Chaos]:
     rasa, actions, internal, web, worker, beat, fallback = named(
         every, "rasa", "actions", "internal", "web", "worker", "beat", "fallback"
     )
-    worker0, worker1 = _workers(worker, str(port))
+    worker0, worker1 = workers(worker, str(port))
     try:
         for process in (rasa, actions, internal, web, worker0, worker1, beat, fallback):
             process.log_path = logs / f"{process.name}.log"

@@ -21,7 +21,6 @@ import pytest
 
 from intake.broker import IMPORT_SPOOL, producer
 from stack.paths import VAR
-from tests.chaos.conftest import Chaos
 from tests.chaos.harness import (
     Contact_,
     PhaseReport,
@@ -31,6 +30,7 @@ from tests.chaos.harness import (
     leftovers,
     wait_drained,
 )
+from tests.chaos.system import Chaos
 
 pytestmark = pytest.mark.chaos
 CONTACTS = 16

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import requests
 
-from intake.outbound import Draft, MaybeSent, SendError, TwilioSender
+from intake.outbound import MaybeSent, Outgoing, SendError, TwilioSender
 from intake.twilio_messages import ListingError, TwilioMessages
 from stack.paths import ROOT
 from stack.twilio_standin import MESSAGES_PATH, SPEC_PATH, TwilioStandIn
@@ -157,42 +157,45 @@ def _post(prism: Prism, form: dict[str, str], auth: tuple[str, str] | None = (SI
     return requests.post(f"{prism.url}{MESSAGES_PATH.format(AccountSid=SID)}", data=form, auth=auth, timeout=10)
 
 
-DRAFTS = {
-    "sms": Draft(1, SMS_LINE, "+50499887766", "Su caso 123 fue recibido. Responda AYUDA para más opciones."),
-    "whatsapp": Draft(2, WHATSAPP_LINE, "whatsapp:+50499887766", "¡Hola! Su pago está programado 📅"),
-    "whatsapp-template": Draft(
+OUTGOING = {
+    "sms": Outgoing(1, SMS_LINE, "+50499887766", "Su caso 123 fue recibido. Responda AYUDA para más opciones."),
+    "whatsapp": Outgoing(2, WHATSAPP_LINE, "whatsapp:+50499887766", "¡Hola! Su pago está programado 📅"),
+    "whatsapp-template": Outgoing(
         3, WHATSAPP_LINE, "whatsapp:+50499887766", "", TEMPLATE_SID, json.dumps({"1": "María", "2": "15/03"})
     ),
 }
 
 
-@pytest.mark.parametrize("kind", DRAFTS)
+@pytest.mark.parametrize("kind", OUTGOING)
 def test_a_message_the_line_sends_passes_twilios_description(
     kind: str, prism: Prism, twilio: TwilioStandIn, answers: list[requests.Response]
 ) -> None:
-    draft = DRAFTS[kind]
-    sid = sender(prism).send(draft)
+    outgoing = OUTGOING[kind]
+    sid = sender(prism).send(outgoing)
     [answer] = answers
     assert answer.status_code == 201
     assert violations(answer) == [], "Prism found the request or the stand-in's answer off Twilio's description"
     # Through Prism to the stand-in, unchanged.
     [received] = twilio.messages
     assert received["sid"] == sid
-    assert received["To"] == draft.to_address
-    assert received["From"] == draft.from_address
-    assert received["StatusCallback"] == f"{CALLBACK}?o={draft.id}"
-    if draft.content_sid:
-        assert (received["ContentSid"], received["ContentVariables"]) == (draft.content_sid, draft.content_variables)
+    assert received["To"] == outgoing.to_address
+    assert received["From"] == outgoing.from_address
+    assert received["StatusCallback"] == f"{CALLBACK}?o={outgoing.id}"
+    if outgoing.content_sid:
+        assert (received["ContentSid"], received["ContentVariables"]) == (
+            outgoing.content_sid,
+            outgoing.content_variables,
+        )
         assert "Body" not in received
     else:
-        assert received["Body"] == draft.body
+        assert received["Body"] == outgoing.body
 
 
 def test_the_reconciliation_listing_passes_twilios_description_page_by_page(
     prism: Prism, twilio: TwilioStandIn, answers: list[requests.Response]
 ) -> None:
     received = [twilio.receive(f"+5049988770{n}", SMS_LINE, f"hola {n}", seconds_ago=60) for n in range(3)]
-    sent = [sender(prism).send(draft) for draft in DRAFTS.values()]
+    sent = [sender(prism).send(outgoing) for outgoing in OUTGOING.values()]
     # Two a page: the second and third requests follow next_page_uri (Page, PageToken) through Prism too.
     listing = TwilioMessages(SID, TOKEN, prism.url, timeout_s=10, page_size=2)
     listed = list(listing.sent_since(date(2020, 1, 1)))
@@ -261,14 +264,14 @@ def test_a_malformed_content_sid_is_refused_by_prism(prism: Prism, twilio: Twili
 def test_an_account_sid_off_twilios_pattern_is_refused_by_prism(prism: Prism, twilio: TwilioStandIn) -> None:
     # The production client, with an account SID pasted wrongly into the settings.
     with pytest.raises(SendError, match="HTTP 422"):
-        TwilioSender("AC-not-a-sid", TOKEN, prism.url, timeout_s=10).send(DRAFTS["sms"])
+        TwilioSender("AC-not-a-sid", TOKEN, prism.url, timeout_s=10).send(OUTGOING["sms"])
     assert twilio.messages == [] and twilio.rejected == []
 
 
 def test_the_sender_with_a_callback_that_is_not_a_url_fails_on_prism(prism: Prism, twilio: TwilioStandIn) -> None:
     # The production client itself: its StatusCallback must be a URI, as Twilio's description says.
     with pytest.raises(SendError) as refused:
-        sender(prism, status_callback="linea.example.hn/twilio/status").send(DRAFTS["sms"])
+        sender(prism, status_callback="linea.example.hn/twilio/status").send(OUTGOING["sms"])
     assert "HTTP 422" in str(refused.value)
     assert refused.value.retry is False
     assert twilio.messages == []
@@ -313,7 +316,7 @@ def test_a_scripted_error_reaches_the_sender_through_prism(
 ) -> None:
     twilio.script.append(script)
     with pytest.raises(SendError) as failed:
-        sender(prism).send(DRAFTS["sms"])
+        sender(prism).send(OUTGOING["sms"])
     assert (failed.value.code, failed.value.retry) == (code, retry)
     [answer] = answers
     assert answer.status_code == status
@@ -324,4 +327,4 @@ def test_a_scripted_error_reaches_the_sender_through_prism(
 def test_a_scripted_server_error_leaves_the_message_maybe_sent(prism: Prism, twilio: TwilioStandIn) -> None:
     twilio.script.append(("status", 500))
     with pytest.raises(MaybeSent):
-        sender(prism).send(DRAFTS["whatsapp"])
+        sender(prism).send(OUTGOING["whatsapp"])

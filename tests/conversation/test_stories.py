@@ -24,13 +24,13 @@ from typing import Any
 
 import pytest
 
-from intake.conversation import FORWARDED_ENTITIES
+from intake.to_assistant import FORWARDED_ENTITIES
 from stack.paths import ROOT, rasa_bin
+from stack.rasa_yaml import DOMAIN, domain_intents, read
 from stack.train import ensure_model
 
 STORIES = ROOT / "tests" / "stories"
 RULES = ROOT / "data" / "rules"
-DOMAIN = ROOT / "bot" / "domain.yml"
 RASA_TEST_TIMEOUT_S = 1800
 FALLBACK_INTENT = "nlu_fallback"  # the FallbackClassifier's, not the domain's
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -68,17 +68,6 @@ class StoryRun:
     failure: str  # empty when every story passed
 
 
-def load_yaml(*paths: Path) -> list[Any]:
-    """Parse YAML files with the Rasa environment's PyYAML (the app's environment has none)."""
-    code = "import json, sys, yaml; print(json.dumps([yaml.safe_load(open(p, 'rb')) for p in sys.argv[1:]]))"
-    result = subprocess.run(
-        [rasa_bin("python"), "-c", code, *map(str, paths)], capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"could not read {', '.join(map(str, paths))}:\n{result.stderr[-2000:]}")
-    return json.loads(result.stdout)
-
-
 def _step(raw: dict[str, Any], loop: str | None) -> Step:
     if "intent" in raw:
         entities = tuple(key for entity in raw.get("entities") or [] for key in entity)
@@ -112,27 +101,19 @@ def rule_condition(rule: dict[str, Any]) -> tuple[bool, str | None]:
 
 @pytest.fixture(scope="module")
 def parsed() -> dict[str, Any]:
-    story_files = sorted(STORIES.glob("*.yml"))
-    rule_files = sorted(RULES.glob("*.yml"))
-    documents = load_yaml(DOMAIN, *story_files, *rule_files)
-    domain, story_docs, rule_docs = documents[0], documents[1 : 1 + len(story_files)], documents[1 + len(story_files) :]
     stories = [
         Story(path.name, story["story"], parse_steps(story["steps"]))
-        for path, doc in zip(story_files, story_docs, strict=True)
-        for story in doc.get("stories") or []
+        for path in sorted(STORIES.glob("*.yml"))
+        for story in read(path).get("stories") or []
     ]
-    rules = [rule for doc in rule_docs for rule in doc.get("rules") or []]
-    return {"domain": domain, "stories": stories, "rules": rules}
+    rules = [rule for path in sorted(RULES.glob("*.yml")) for rule in read(path).get("rules") or []]
+    return {"domain": read(DOMAIN), "stories": stories, "rules": rules}
 
 
 @pytest.fixture(scope="module")
 def stories(parsed: dict[str, Any]) -> list[Story]:
     assert parsed["stories"], f"no test stories in {STORIES}"
     return parsed["stories"]
-
-
-def domain_intents(domain: dict[str, Any]) -> list[str]:
-    return [next(iter(i)) if isinstance(i, dict) else i for i in domain["intents"]]
 
 
 def test_every_domain_intent_is_in_a_story(parsed: dict[str, Any], stories: list[Story]) -> None:

@@ -30,6 +30,17 @@ def receive(rt: Runtime, body: str = "1", phone: str = "+50499887766", media: in
         return message.id, message.contact_id
 
 
+def receive_numbered(
+    rt: Runtime, n: int, body: str, phone: str = "+50499887766", at: datetime | None = None
+) -> tuple[int, int]:
+    """Store inbound message number `n` (its MessageSid) at `at`; return (contact id, inbound id)."""
+    with rt.sessions() as session, session.begin():
+        form = {"MessageSid": f"SM{n:032d}", "From": phone, "To": "+50422220000", "Body": body}
+        message, _ = store_inbound(session, form, rt.settings.pseudonym_key, at or rt.now())
+        session.flush()
+        return message.contact_id, message.id
+
+
 def add_staff(rt: Runtime, team: str, role: str = "agent", department: str | None = None, name: str = "") -> int:
     with rt.sessions() as session, session.begin():
         staff = Staff(

@@ -7,9 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from stack.twilio_standin import TwilioStandIn
-
-SID = "AC" + "1" * 32
-TOKEN = "standin-token"
+from tests.intake.twilio_account import SID, TOKEN
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from intake.dead_letters import take_turn
 from intake.models import InboundMessage
 from intake.runtime import Runtime
 from stack.processes import free_port
-from tests.intake.test_conversation import POLICY, Scripted
-from tests.intake.test_dead_letters import _receive
+from tests.intake.assistant_fakes import POLICY, Scripted
+from tests.intake.case_helpers import receive_numbered
 
 
 class FakeRasa(BaseHTTPRequestHandler):
@@ -85,8 +85,8 @@ class BreaksOn(Scripted):
 
 
 def test_a_text_rasa_always_fails_on_becomes_a_dead_letter_and_the_next_message_moves_on(rt: Runtime) -> None:
-    contact, broken = _receive(rt, 1, "①")
-    _, following = _receive(rt, 2, "hola")
+    contact, broken = receive_numbered(rt, 1, "①")
+    _, following = receive_numbered(rt, 2, "hola")
     dead_after = rt.settings.dead_after_attempts
     assistant = BreaksOn()
     for _ in range(dead_after - 1):

@@ -12,7 +12,7 @@ from intake import create_app, create_internal_app
 from intake.assistant import Assistant
 from intake.runtime import Runtime
 from intake.settings import Settings, SettingsError
-from tests.conftest import base_env
+from tests.env import base_env
 
 INTERNAL_PATH = "/internal/v1/case-categories?type=grievance"
 

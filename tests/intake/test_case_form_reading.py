@@ -12,8 +12,8 @@ from intake import create_internal_app
 from intake.models import ComplaintDraft, Contact, InboundMessage
 from intake.reply_templates import Context, fill
 from intake.runtime import Runtime
+from tests.intake.assistant_fakes import POLICY
 from tests.intake.case_helpers import receive
-from tests.intake.test_conversation import POLICY
 
 PHONE = "+50499112233"
 

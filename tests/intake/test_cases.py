@@ -8,23 +8,16 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from intake.cases import (
-    CaseFields,
-    change_state,
-    file_case,
-    pending_survey,
-    record_satisfaction,
-    reopen,
-    start_draft,
-)
+from intake.cases import CaseFields, change_state, file_case, pending_survey, record_satisfaction, reopen
 from intake.conversation import process_next
 from intake.deadlines import HONDURAS, add_business_days, traffic_light
+from intake.drafts import start_draft
 from intake.identity import Policy
 from intake.models import Case, CaseEvent, CaseEvidence, ComplaintDraft, Contact, OutboundMessage
 from intake.references import ALPHABET, find_reference, new_reference
 from intake.runtime import Runtime
+from tests.intake.assistant_fakes import Scripted
 from tests.intake.case_helpers import file, receive
-from tests.intake.test_conversation import Scripted
 
 POLICY = Policy(3, 30, 30)
 
@@ -83,7 +76,7 @@ def test_the_description_and_photos_come_from_the_draft_never_from_rasa(rt: Runt
     _, contact_id = receive(rt, "quiero poner una queja")
     with rt.sessions() as session, session.begin():
         start_draft(session, contact_id, "", rt.now())
-        from intake.cases import await_description
+        from intake.drafts import await_description
 
         await_description(session, contact_id, rt.now())
     with rt.sessions() as session, session.begin():

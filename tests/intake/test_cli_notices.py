@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from intake.models import NoticeCampaign, OutboundMessage
 from intake.runtime import Runtime
 from intake.settings import Settings, SettingsError
-from tests.conftest import base_env
-from tests.intake.test_notices import household
+from tests.env import base_env
+from tests.intake.notice_helpers import household
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from intake.answers import record_answer
+from intake.answered_questions import record_answer
 from intake.cases import change_state
 from intake.demo_registry import write_demo
 from intake.models import AssistantAnswer, Case, CaseEvent, CommitteeSignoff, Contact, Household
@@ -19,7 +19,7 @@ from intake.registry import import_files
 from intake.runtime import Runtime
 from intake.tally import month_of, take_snapshot
 from tests.intake.case_helpers import file, receive
-from tests.intake.test_staff_app import csrf, login, make_account
+from tests.intake.staff_logins import csrf, login, make_account
 
 LAST_MONTH_DAYS = 35  # comfortably inside the previous month or the one before, never this one
 

@@ -17,9 +17,9 @@ from intake.outbound import SendError, TwilioSender, send_one
 from intake.runtime import Runtime
 from intake.sms_text import to_gsm7
 from stack.twilio_standin import TwilioStandIn
+from tests.intake.assistant_fakes import POLICY, Scripted
 from tests.intake.case_helpers import file
-from tests.intake.conftest import SID, TOKEN
-from tests.intake.test_conversation import POLICY, Scripted
+from tests.intake.twilio_account import SID, TOKEN
 
 PHONE = "+50499887766"
 _sids = count(1)
@@ -255,7 +255,7 @@ def test_staff_record_an_opt_out_given_by_phone_with_its_reason_and_notices_stop
     app, rt: Runtime, twilio: TwilioStandIn
 ) -> None:
     from intake.models import CaseEvent
-    from tests.intake.test_staff_app import agent_with_case, csrf
+    from tests.intake.staff_logins import agent_with_case, csrf
 
     client, case, agent = agent_with_case(app, rt, PHONE)
     token = csrf(client)

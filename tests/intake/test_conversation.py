@@ -8,46 +8,13 @@ from sqlalchemy import select
 from intake.assistant import AssistantUnavailable, Parse
 from intake.clarify import OFFER_PERSON
 from intake.conversation import APOLOGY, MAX_PART, process_next, split_for_sms
-from intake.identity import Policy
 from intake.inbound import store_inbound
 from intake.models import IdentityAttempt, InboundMessage, OutboundMessage
 from intake.nontext import REPLIES as NONTEXT_REPLIES
 from intake.nontext import VOICE_IN_FORM
 from intake.runtime import Runtime
 from intake.sms_text import to_gsm7
-
-POLICY = Policy(3, 30, 30)
-
-
-class Scripted:
-    """Parses every text as `intent` and replies from a script (or echoes what Rasa would get)."""
-
-    def __init__(
-        self,
-        replies: list[list[str]] | None = None,
-        fail: int = 0,
-        intent: str = "chat",
-        ranking: list[tuple[str, float]] | None = None,
-    ) -> None:
-        self.seen: list[tuple[str, str]] = []
-        self.parsed: list[str] = []
-        self.inbound_ids: list[int | None] = []  # the metadata each turn carried
-        self.replies = replies or []
-        self.fail = fail
-        self.intent = intent
-        self.ranking = ranking or []
-
-    def parse(self, text: str) -> Parse:
-        self.parsed.append(text)
-        return Parse(self.intent, 0.99, {"option": "2", "municipality": "secreto"}, self.ranking)
-
-    def reply(self, sender: str, text: str, inbound_id: int | None = None) -> list[str]:
-        if self.fail:
-            self.fail -= 1
-            raise AssistantUnavailable("down")
-        self.seen.append((sender, text))
-        self.inbound_ids.append(inbound_id)
-        return self.replies.pop(0) if self.replies else [f"eco: {text}"]
+from tests.intake.assistant_fakes import POLICY, Scripted
 
 
 def _receive(rt: Runtime, n: int, body: str, media: int = 0, content_type: str = "audio/ogg", **extra: str) -> int:
@@ -145,7 +112,7 @@ def test_each_kind_of_message_without_text_gets_its_own_kind_reply(
 
 
 def test_a_location_or_voice_note_during_a_complaint_is_kept_as_evidence(rt: Runtime) -> None:
-    from intake.cases import start_draft
+    from intake.drafts import start_draft
     from intake.models import ComplaintDraft
 
     contact = _receive(rt, 1, "", Latitude="14.0723", Longitude="-87.1921")
@@ -264,7 +231,7 @@ def test_sms_replies_stay_in_the_gsm7_alphabet_whatsapp_keeps_accents(rt: Runtim
 def test_a_draft_abandoned_past_rasas_session_expiry_no_longer_captures_messages(rt: Runtime) -> None:
     from datetime import timedelta
 
-    from intake.cases import await_description
+    from intake.drafts import await_description
     from intake.models import ComplaintDraft
 
     contact = _receive(rt, 1, "hola buenas")
@@ -280,7 +247,7 @@ def test_a_draft_abandoned_past_rasas_session_expiry_no_longer_captures_messages
 def test_a_live_draft_is_kept_alive_by_each_message(rt: Runtime) -> None:
     from datetime import timedelta
 
-    from intake.cases import await_description
+    from intake.drafts import await_description
     from intake.models import ComplaintDraft, as_utc
 
     contact = _receive(rt, 1, "me cobraron 500 lempiras en la alcaldia")
@@ -296,7 +263,7 @@ def test_a_live_draft_is_kept_alive_by_each_message(rt: Runtime) -> None:
 
 
 def test_a_bare_place_or_month_inside_the_form_is_an_answer_not_a_payment_question(rt: Runtime) -> None:
-    from intake.cases import start_draft
+    from intake.drafts import start_draft
     from intake.places import is_bare_answer
 
     assert is_bare_answer("La Ceiba, Atlantida") and is_bare_answer("marzo 2026") and is_bare_answer("sps")
@@ -410,7 +377,7 @@ def test_the_filed_case_its_status_and_the_staff_update_are_filled_in_by_the_wor
 
 
 def test_the_tracker_learns_only_that_a_reference_was_given_and_the_summary_gets_the_place_name(rt: Runtime) -> None:
-    from intake.conversation import structured
+    from intake.to_assistant import structured
 
     parse = Parse("check_case_status", 0.98, {"reference": "BVM-7K3Q9", "municipality": "Juticalpa"})
     assert structured(parse) == '/check_case_status{"reference": "en_mensaje"}'
@@ -504,7 +471,7 @@ def test_a_very_long_message_is_classified_on_its_first_sentences(rt: Runtime) -
 
 @pytest.mark.parametrize("intent", ["reopen_case", "check_case_status", "talk_to_person"])
 def test_a_bare_month_inside_the_form_is_an_answer_whatever_request_it_sounds_like(rt: Runtime, intent: str) -> None:
-    from intake.cases import start_draft
+    from intake.drafts import start_draft
 
     contact = _receive(rt, 1, "abril")
     with rt.sessions() as session, session.begin():

@@ -13,8 +13,8 @@ from sqlalchemy.exc import OperationalError
 from intake import create_app, web_twilio
 from intake.runtime import Runtime
 from stack.processes import free_port
-from tests.conftest import TEST_REDIS_URL
-from tests.intake.test_webhook import queued_tasks, signed_post, sms, stored
+from tests.env import TEST_REDIS_URL
+from tests.intake.webhooks import queued_tasks, signed_post, sms, stored
 
 
 def setup_function() -> None:

@@ -14,16 +14,14 @@ from sqlalchemy import func, select
 
 from intake.assistant import Parse
 from intake.dead_letters import APOLOGY, retry, take_turn
-from intake.inbound import store_inbound
 from intake.models import InboundMessage, OutboundMessage
 from intake.queue import QUEUED_MARKER
 from intake.runtime import Runtime
 from intake.sms_text import to_gsm7
-from tests.conftest import TEST_REDIS_URL
-from tests.intake.test_conversation import POLICY, Scripted
-from tests.intake.test_staff_app import csrf, login, make_account
-
-PHONE = "+50499887766"
+from tests.env import TEST_REDIS_URL
+from tests.intake.assistant_fakes import POLICY, Scripted
+from tests.intake.case_helpers import receive_numbered
+from tests.intake.staff_logins import csrf, login, make_account
 
 
 class Poisoned(Scripted):
@@ -50,14 +48,6 @@ def _clean_redis() -> Iterator[None]:
     clean()
 
 
-def _receive(rt: Runtime, n: int, body: str, phone: str = PHONE, at: datetime | None = None) -> tuple[int, int]:
-    with rt.sessions() as session, session.begin():
-        form = {"MessageSid": f"SM{n:032d}", "From": phone, "To": "+50422220000", "Body": body}
-        message, _ = store_inbound(session, form, rt.settings.pseudonym_key, at or rt.now())
-        session.flush()
-        return message.contact_id, message.id
-
-
 def _message(rt: Runtime, inbound_id: int) -> InboundMessage:
     with rt.sessions() as session:
         return session.get_one(InboundMessage, inbound_id)
@@ -78,8 +68,8 @@ def _kill(rt: Runtime, contact: int, assistant: Scripted) -> None:
 
 
 def test_a_message_that_always_fails_is_set_aside_with_one_apology_and_the_next_is_answered(rt: Runtime) -> None:
-    contact, poisoned = _receive(rt, 1, "veneno 9988-7766 ayuda")
-    _receive(rt, 2, "hola")
+    contact, poisoned = receive_numbered(rt, 1, "veneno 9988-7766 ayuda")
+    receive_numbered(rt, 2, "hola")
     assistant = Poisoned()
     dead_after = rt.settings.dead_after_attempts
     for n in range(1, dead_after):
@@ -102,7 +92,7 @@ def test_a_message_that_always_fails_is_set_aside_with_one_apology_and_the_next_
 
 
 def test_a_dead_message_retried_by_staff_that_dies_again_apologises_only_once(rt: Runtime) -> None:
-    contact, poisoned = _receive(rt, 1, "veneno")
+    contact, poisoned = receive_numbered(rt, 1, "veneno")
     assistant = Poisoned()
     _kill(rt, contact, assistant)
     with rt.sessions() as session, session.begin():
@@ -117,7 +107,7 @@ def test_a_dead_message_retried_by_staff_that_dies_again_apologises_only_once(rt
 def test_the_assistant_being_down_never_kills_a_message(rt: Runtime) -> None:
     from intake.assistant import AssistantUnavailable
 
-    contact, inbound_id = _receive(rt, 1, "hola")
+    contact, inbound_id = receive_numbered(rt, 1, "hola")
     down = Scripted(fail=50)
     for _ in range(50):
         with pytest.raises(AssistantUnavailable):
@@ -164,7 +154,7 @@ def test_with_the_assistant_down_many_sweeps_queue_one_task_per_waiting_contact(
     long_ago = rt.now() - timedelta(minutes=10)
     contacts = set()
     for n in range(9):  # three contacts, three messages each
-        contact, _ = _receive(rt, n, f"mensaje {n}", phone=f"+5049988770{n % 3}", at=long_ago)
+        contact, _ = receive_numbered(rt, n, f"mensaje {n}", phone=f"+5049988770{n % 3}", at=long_ago)
         contacts.add(contact)
     for _ in range(40):  # ten minutes of sweeps while no task gets to run
         worker.tick(15)
@@ -192,7 +182,7 @@ def test_with_the_assistant_down_many_sweeps_queue_one_task_per_waiting_contact(
 
 
 def test_a_wake_that_finds_the_contacts_lock_taken_counts_no_attempt(rt: Runtime, worker: Worker) -> None:
-    contact, inbound_id = _receive(rt, 1, "hola")
+    contact, inbound_id = receive_numbered(rt, 1, "hola")
     assistant = Scripted(replies=[[]])  # an empty answer would count, if the assistant were asked
     rt.assistant = assistant  # type: ignore[misc]
     lock = redis.Redis.from_url(TEST_REDIS_URL).lock(f"lc:lock:contact:{contact}", timeout=60)
@@ -211,7 +201,7 @@ def test_a_wake_that_finds_the_contacts_lock_taken_counts_no_attempt(rt: Runtime
 def test_a_task_that_answered_everything_clears_its_mark_and_enqueues_what_came_meanwhile(
     rt: Runtime, worker: Worker
 ) -> None:
-    contact, inbound_id = _receive(rt, 1, "hola")
+    contact, inbound_id = receive_numbered(rt, 1, "hola")
     rt.assistant = Scripted()  # type: ignore[misc]
     from intake.queue import enqueue_turn
 
@@ -231,7 +221,7 @@ def test_a_task_that_cannot_reach_the_database_gives_up_and_clears_its_mark(
 
     from intake.queue import enqueue_turn
 
-    contact, inbound_id = _receive(rt, 1, "hola")
+    contact, inbound_id = receive_numbered(rt, 1, "hola")
     assert enqueue_turn(rt.settings.redis_url, contact, inbound_id)
     [(_, args)] = worker.sent
     assert args == (inbound_id, contact)  # the task knows whose mark it carries
@@ -249,7 +239,7 @@ def test_a_task_that_cannot_reach_the_database_gives_up_and_clears_its_mark(
 
 
 def _dead_message(rt: Runtime) -> int:
-    contact, poisoned = _receive(rt, 1, "veneno, mi cel es 9988-7766 y el recibo 44556677")
+    contact, poisoned = receive_numbered(rt, 1, "veneno, mi cel es 9988-7766 y el recibo 44556677")
     _kill(rt, contact, Poisoned())
     return poisoned
 
@@ -300,7 +290,7 @@ def test_a_dead_message_about_a_protected_case_is_listed_without_its_words(rt: R
     from tests.intake.case_helpers import file
 
     case = file(rt, confidentiality="confidential")
-    _, inbound_id = _receive(rt, 10**6, "el jefe de la oficina me cobro")
+    _, inbound_id = receive_numbered(rt, 10**6, "el jefe de la oficina me cobro")
     with rt.sessions() as session, session.begin():
         message = session.get_one(InboundMessage, inbound_id)
         message.status, message.case_id = "dead", case.id

@@ -9,45 +9,18 @@ from sqlalchemy import func, select
 from intake.case_messages import _send_status
 from intake.delivery import after_callback, error_class, parse_code
 from intake.models import MessageStatusEvent, OutboundMessage
-from intake.outbound import Draft, Sender, TwilioSender, send_one
+from intake.outbound import Outgoing, Sender, TwilioSender, send_one
 from intake.runtime import Runtime
 from stack.twilio_standin import TwilioStandIn
-from tests.intake.conftest import SID, TOKEN
-from tests.intake.test_outbound import _outbound, _row
-from tests.intake.test_webhook import signed_post
-
-CALLBACK = "https://linea.example.hn/twilio/status"
-
-
-def callback(client: FlaskClient, sid: str, status: str, outbound_id: int | None = None, code: str = "") -> int:
-    form = {"MessageSid": sid, "MessageStatus": status, "AccountSid": SID}
-    if code:
-        form["ErrorCode"] = code
-    path = "/twilio/status" + (f"?o={outbound_id}" if outbound_id is not None else "")
-    return signed_post(client, form, path=path).status_code
-
-
-def another_reply(rt: Runtime, like: int) -> int:
-    """A second reply to the same message (the next part of an answer)."""
-    with rt.sessions() as session, session.begin():
-        first = session.get_one(OutboundMessage, like)
-        row = OutboundMessage(
-            key=first.key + ":next",
-            inbound_id=first.inbound_id,
-            contact_id=first.contact_id,
-            from_address=first.from_address,
-            to_address=first.to_address,
-            body="y la segunda parte",
-        )
-        session.add(row)
-        session.flush()
-        return row.id
+from tests.intake.outbound_rows import another_reply, outbound, row_of
+from tests.intake.twilio_account import SID, TOKEN
+from tests.intake.webhooks import CALLBACK, callback
 
 
 def sent(rt: Runtime, twilio: TwilioStandIn, like: int | None = None) -> tuple[int, str]:
-    outbound_id = _outbound(rt) if like is None else another_reply(rt, like)
+    outbound_id = outbound(rt) if like is None else another_reply(rt, like)
     assert send_one(rt.sessions, outbound_id, TwilioSender(SID, TOKEN, twilio.url, CALLBACK), rt.now) == "sent"
-    return outbound_id, str(_row(rt, outbound_id).provider_sid)
+    return outbound_id, str(row_of(rt, outbound_id).provider_sid)
 
 
 def test_the_callback_url_carries_our_id(rt: Runtime, twilio: TwilioStandIn) -> None:
@@ -62,7 +35,7 @@ def test_a_queued_callback_after_sending_never_sends_the_message_again(
     # send queue's, which used to put the row back in it.
     outbound_id, sid = sent(rt, twilio)
     assert callback(client, sid, "queued", outbound_id) == 204
-    row = _row(rt, outbound_id)
+    row = row_of(rt, outbound_id)
     assert (row.status, row.provider_status) == ("sent", "queued")
     from worker import tasks
 
@@ -81,7 +54,7 @@ def test_callbacks_move_a_message_forward_only(client: FlaskClient, rt: Runtime,
         ("delivered", "read"),
     ]:
         assert callback(client, sid, status, outbound_id) == 204
-        assert _row(rt, outbound_id).status == expected, status
+        assert row_of(rt, outbound_id).status == expected, status
 
 
 def test_the_same_callback_twice_is_kept_once_and_changes_nothing(
@@ -90,7 +63,7 @@ def test_the_same_callback_twice_is_kept_once_and_changes_nothing(
     outbound_id, sid = sent(rt, twilio)
     assert callback(client, sid, "failed", outbound_id, code="30003") == 204
     assert callback(client, sid, "failed", outbound_id, code="30005") == 204
-    row = _row(rt, outbound_id)
+    row = row_of(rt, outbound_id)
     assert (row.status, row.error_code, row.error_class) == ("failed", 30003, "temporary")
     with rt.sessions() as session:
         assert session.scalar(select(func.count()).select_from(MessageStatusEvent)) == 1
@@ -104,7 +77,7 @@ class CallsBackFirst(Sender):
         self.client = client
         self.with_our_id = with_our_id
 
-    def send(self, draft: Draft) -> str:
+    def send(self, draft: Outgoing) -> str:
         sid = "SM" + f"{draft.id:032d}"
         assert callback(self.client, sid, "delivered", draft.id if self.with_our_id else None) == 204
         return sid
@@ -114,9 +87,9 @@ class CallsBackFirst(Sender):
 def test_a_callback_that_comes_before_the_send_is_recorded_is_not_lost(
     client: FlaskClient, rt: Runtime, with_our_id: bool
 ) -> None:
-    outbound_id = _outbound(rt)
+    outbound_id = outbound(rt)
     assert send_one(rt.sessions, outbound_id, CallsBackFirst(client, with_our_id), rt.now) == "delivered"
-    row = _row(rt, outbound_id)
+    row = row_of(rt, outbound_id)
     assert (row.status, row.provider_sid, row.provider_status) == (
         "delivered",
         "SM" + f"{outbound_id:032d}",
@@ -127,13 +100,13 @@ def test_a_callback_that_comes_before_the_send_is_recorded_is_not_lost(
 def test_a_message_left_unknown_by_a_timeout_is_settled_by_its_callback(
     client: FlaskClient, rt: Runtime, twilio: TwilioStandIn
 ) -> None:
-    outbound_id = _outbound(rt)
+    outbound_id = outbound(rt)
     twilio.script.append(("delay", 1.0))
     assert send_one(
         rt.sessions, outbound_id, TwilioSender(SID, TOKEN, twilio.url, CALLBACK, timeout_s=0.3), rt.now
     ) == ("unknown")
     assert callback(client, "SM" + "7" * 32, "sent", outbound_id) == 204
-    row = _row(rt, outbound_id)
+    row = row_of(rt, outbound_id)
     assert (row.status, row.provider_sid) == ("sent", "SM" + "7" * 32)
 
 
@@ -143,7 +116,7 @@ def test_our_id_in_a_url_does_not_override_twilios_id_for_another_message(
     first, first_sid = sent(rt, twilio)
     second, second_sid = sent(rt, twilio, like=first)
     assert callback(client, first_sid, "delivered", second) == 204  # a callback URL from the other message
-    assert (_row(rt, first).status, _row(rt, second).status) == ("delivered", "sent")
+    assert (row_of(rt, first).status, row_of(rt, second).status) == ("delivered", "sent")
     assert second_sid != first_sid
 
 
@@ -188,7 +161,7 @@ def test_a_whatsapp_block_in_a_callback_opts_the_contact_out_on_whatsapp_only(
 
     outbound_id, sid = sent(rt, twilio)  # to whatsapp:+50499887766
     assert callback(client, sid, "undelivered", outbound_id, code="63014") == 204
-    row = _row(rt, outbound_id)
+    row = row_of(rt, outbound_id)
     assert (row.status, row.error_class) == ("undelivered", "optout")
     with rt.sessions() as session:
         assert opted_out(session, row.contact_id, "whatsapp") and not opted_out(session, row.contact_id, "sms")
@@ -200,5 +173,5 @@ def test_a_sid_already_held_by_one_message_is_never_given_to_another_by_its_url(
     first, first_sid = sent(rt, twilio)
     waiting = another_reply(rt, first)  # queued: no sid yet
     assert callback(client, first_sid, "delivered", waiting) == 204
-    assert _row(rt, first).status == "delivered"
-    assert (_row(rt, waiting).status, _row(rt, waiting).provider_sid) == ("queued", None)
+    assert row_of(rt, first).status == "delivered"
+    assert (row_of(rt, waiting).status, row_of(rt, waiting).provider_sid) == ("queued", None)

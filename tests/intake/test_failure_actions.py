@@ -14,11 +14,11 @@ from intake.outbound import TwilioSender, send_one
 from intake.runtime import Runtime
 from intake.settings import Settings
 from stack.twilio_standin import TwilioStandIn
-from tests.conftest import base_env
-from tests.intake.conftest import SID, TOKEN
-from tests.intake.test_delivery_status import CALLBACK, callback
-from tests.intake.test_notices import MORNING, household, make, run_tick, start
-from tests.intake.test_outbound import _outbound, _row
+from tests.env import base_env
+from tests.intake.notice_helpers import MORNING, household, make, run_tick, start
+from tests.intake.outbound_rows import another_reply, outbound, row_of
+from tests.intake.twilio_account import SID, TOKEN
+from tests.intake.webhooks import CALLBACK, callback
 
 SMS_LINE = "+50422229999"
 
@@ -30,7 +30,7 @@ def settings(database_url: str) -> Settings:
 
 def notice(rt: Runtime, kind: str = "case_notice") -> int:
     """A line-started message to WhatsApp (the person wrote there, so the window is open)."""
-    outbound_id = _outbound(rt, "Su queja ABC-123 está en proceso.")
+    outbound_id = outbound(rt, "Su queja ABC-123 está en proceso.")
     with rt.sessions() as session, session.begin():
         session.execute(
             update(OutboundMessage)
@@ -41,7 +41,7 @@ def notice(rt: Runtime, kind: str = "case_notice") -> int:
 
 
 def follow_ups(rt: Runtime, outbound_id: int) -> list[OutboundMessage]:
-    key = _row(rt, outbound_id).key
+    key = row_of(rt, outbound_id).key
     with rt.sessions() as session:
         return list(
             session.scalars(
@@ -59,7 +59,7 @@ def sender(rt: Runtime, twilio: TwilioStandIn) -> TwilioSender:
 def send(rt: Runtime, twilio: TwilioStandIn, outbound_id: int) -> str:
     """Send it to the stand-in; Twilio's sid for it."""
     assert send_one(rt.sessions, outbound_id, sender(rt, twilio), rt.now) == "sent"
-    return str(_row(rt, outbound_id).provider_sid)
+    return str(row_of(rt, outbound_id).provider_sid)
 
 
 def test_no_whatsapp_on_the_number_sends_the_notice_once_by_sms(
@@ -81,7 +81,7 @@ def test_no_whatsapp_on_the_number_sends_the_notice_once_by_sms(
     # Sent by SMS, it goes; if SMS fails too (no such number), nothing more follows.
     assert send_one(rt.sessions, sms.id, sender(rt, twilio), rt.now) == "sent"
     assert twilio.messages[-1]["To"] == "+50499887766" and "Body" in twilio.messages[-1]
-    sms_sid = str(_row(rt, sms.id).provider_sid)
+    sms_sid = str(row_of(rt, sms.id).provider_sid)
     assert callback(client, sms_sid, "undelivered", sms.id, code="30006") == 204
     assert len(follow_ups(rt, outbound_id)) == 1
 
@@ -91,20 +91,18 @@ def test_a_refusal_at_send_time_is_followed_up_the_same_way(rt: Runtime, twilio:
     twilio.script.append(("code", 63003))
     with pytest.raises(Exception, match="63003"):
         send_one(rt.sessions, outbound_id, sender(rt, twilio), rt.now)
-    assert (_row(rt, outbound_id).status, _row(rt, outbound_id).error_class) == ("failed", "permanent")
+    assert (row_of(rt, outbound_id).status, row_of(rt, outbound_id).error_class) == ("failed", "permanent")
     assert [r.key.rsplit(":", 1)[1] for r in follow_ups(rt, outbound_id)] == ["sms"]
 
 
 def test_a_reply_that_fails_is_never_sent_again_by_itself(
     client: FlaskClient, rt: Runtime, twilio: TwilioStandIn
 ) -> None:
-    from tests.intake.test_delivery_status import another_reply
-
-    first = _outbound(rt)  # replies, to WhatsApp
+    first = outbound(rt)  # replies, to WhatsApp
     second = another_reply(rt, first)
     assert callback(client, send(rt, twilio, first), "undelivered", first, code="63024") == 204
     assert callback(client, send(rt, twilio, second), "undelivered", second, code="30003") == 204
-    assert [_row(rt, i).error_class for i in (first, second)] == ["permanent", "temporary"]
+    assert [row_of(rt, i).error_class for i in (first, second)] == ["permanent", "temporary"]
     assert follow_ups(rt, first) == [] and follow_ups(rt, second) == []
 
 
@@ -131,10 +129,10 @@ def test_a_phone_off_gets_the_notice_once_more_six_hours_later_within_the_hours(
         assert promote_due(session, night) == []
         assert promote_due(session, morning) == [again.id]
         assert promote_due(session, morning) == []
-    assert _row(rt, again.id).status == "queued"
+    assert row_of(rt, again.id).status == "queued"
     assert send_one(rt.sessions, again.id, sender(rt, twilio), rt.now) == "sent"
     # The second try finds the phone off again: that is the end of it.
-    assert callback(client, str(_row(rt, again.id).provider_sid), "undelivered", again.id, code="30003") == 204
+    assert callback(client, str(row_of(rt, again.id).provider_sid), "undelivered", again.id, code="30003") == 204
     assert len(follow_ups(rt, outbound_id)) == 1
 
 
@@ -157,7 +155,6 @@ def test_a_number_that_failed_for_good_gets_no_more_notices_until_the_person_wri
     client: FlaskClient, rt: Runtime, twilio: TwilioStandIn
 ) -> None:
     from tests.intake.case_helpers import receive
-    from tests.intake.test_delivery_status import another_reply
 
     first = notice(rt)
     assert callback(client, send(rt, twilio, first), "undelivered", first, code="63003") == 204
@@ -166,7 +163,7 @@ def test_a_number_that_failed_for_good_gets_no_more_notices_until_the_person_wri
     with rt.sessions() as session, session.begin():
         session.execute(update(OutboundMessage).where(OutboundMessage.id == later).values(kind="case_notice"))
     assert send_one(rt.sessions, later, sender(rt, twilio), rt.now) == "skipped"
-    assert (_row(rt, later).status, _row(rt, later).error_class) == ("skipped", "permanent")
+    assert (row_of(rt, later).status, row_of(rt, later).error_class) == ("skipped", "permanent")
     assert len(twilio.messages) == posts  # nothing went to Twilio
     # The person writes on WhatsApp again: the number works, and the next notice goes.
     receive(rt, "hola", "whatsapp:+50499887766")

@@ -26,9 +26,9 @@ from intake.recovery import import_spool
 from intake.runtime import Runtime, runtime, set_runtime
 from intake.settings import ROOT, Settings
 from stack.processes import fallback_env, free_port, named, system_processes
-from tests.conftest import TEST_REDIS_URL, TWILIO_AUTH_TOKEN, base_env
-from tests.intake.test_conversation import Scripted
-from tests.intake.test_webhook import queued_tasks, signed_post, sms, stored
+from tests.env import TEST_REDIS_URL, TWILIO_AUTH_TOKEN, base_env
+from tests.intake.assistant_fakes import Scripted
+from tests.intake.webhooks import queued_tasks, signed_post, sms, stored
 
 PUBLIC = "https://linea.example.hn"
 

@@ -9,7 +9,7 @@ from intake import create_app, create_internal_app, web_health
 from intake.runtime import Runtime
 from intake.settings import Settings, SettingsError
 from stack.processes import free_port
-from tests.conftest import base_env
+from tests.env import base_env
 
 
 def test_healthz_answers_ok_without_asking_any_dependency(database_url: str) -> None:

@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from stack.paths import ROOT
-from tests.conftest import TEST_REDIS_URL
+from tests.env import TEST_REDIS_URL
 from worker import lease as lease_module
 from worker.lease import Lease
 

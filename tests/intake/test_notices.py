@@ -3,83 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select, update
 
-from intake import consent, notices
-from intake.models import Contact, Household, NoticeCampaign, NoticeCampaignEvent, OutboundMessage, Payment
+from intake import consent, notice_campaigns, notice_progress, notice_recipients, notice_ticks, notices
+from intake.models import Contact, NoticeCampaign, NoticeCampaignEvent, OutboundMessage, Payment
 from intake.outbound import ConsoleSender, send_one
 from intake.runtime import Runtime
 from intake.sms_text import sms_cost
 from tests.intake.case_helpers import receive
-
-CYCLE = "2026-12"
-PAY_DAY = date(2026, 12, 15)
-# 10:00 in Honduras (UTC-6), inside the default 8-18 hours.
-MORNING = datetime(2026, 12, 10, 16, 0, tzinfo=timezone.utc)
-SMS_FROM = "+50422220000"
-CHANNELS = notices.Channels(SMS_FROM)
-
-
-def household(rt: Runtime, n: int, *, status: str = "active", payment: str = "scheduled", dept: str = "Cortés") -> str:
-    household_id = f"HH{n:05d}"
-    with rt.sessions() as session, session.begin():
-        session.add(
-            Household(
-                household_id=household_id,
-                dni=f"0801199{n:06d}",
-                full_name=f"Persona {n}",
-                phone=f"+5049{n:07d}",
-                department=dept,
-                municipality="San Pedro Sula",
-                status=status,
-            )
-        )
-        session.add(
-            Payment(
-                household_id=household_id,
-                cycle=CYCLE,
-                scheduled_date=PAY_DAY,
-                amount_lps=Decimal("2500.00"),
-                status=payment,
-                collection_point="Banrural, agencia San Pedro Sula",
-            )
-        )
-    return household_id
+from tests.intake.notice_helpers import CHANNELS, CYCLE, MORNING, PAY_DAY, SMS_FROM, household, make, run_tick, start
 
 
 def phone_of(n: int) -> str:
     return f"+5049{n:07d}"
-
-
-def make(rt: Runtime, rate: float = 10, department: str = "", hours: tuple[int, int] = (8, 18)) -> int:
-    with rt.sessions() as session, session.begin():
-        campaign = notices.create(
-            session,
-            cycle=CYCLE,
-            department=department,
-            rate_per_s=rate,
-            max_rate_per_s=20,
-            hours=hours,
-            actor="test",
-            now=MORNING,
-        )
-        return campaign.id
-
-
-def start(rt: Runtime, campaign_id: int, at: datetime = MORNING, channels: notices.Channels = CHANNELS) -> str:
-    with rt.sessions() as session, session.begin():
-        return notices.start(session, session.get_one(NoticeCampaign, campaign_id), channels, "test", at)
-
-
-def run_tick(
-    rt: Runtime, campaign_id: int, token: str, at: datetime, channels: notices.Channels = CHANNELS
-) -> notices.Tick:
-    with rt.sessions() as session, session.begin():
-        return notices.tick(session, campaign_id, token, channels, rt.settings.pseudonym_key, at)
 
 
 def rows(rt: Runtime, campaign_id: int) -> list[OutboundMessage]:
@@ -134,7 +73,7 @@ def test_a_campaign_that_makes_no_sense_is_refused_with_the_option_at_fault(
     args: dict[str, object] = {"cycle": CYCLE, "department": "", "rate_per_s": 5, "hours": (8, 18)}
     args.update(changes)
     with rt.sessions() as session, session.begin(), pytest.raises(notices.CampaignError) as raised:
-        notices.create(session, max_rate_per_s=20, actor="test", now=MORNING, **args)  # type: ignore[arg-type]
+        notice_campaigns.create(session, max_rate_per_s=20, actor="test", now=MORNING, **args)  # type: ignore[arg-type]
     assert raised.value.field == field
     with rt.sessions() as session:
         assert session.scalar(select(func.count()).select_from(NoticeCampaign)) == 0
@@ -246,7 +185,7 @@ def test_a_rerun_or_a_second_campaign_for_the_cycle_adds_no_row(forty: Runtime) 
     # A crash after the rows but before the cursor moved: the chunk is made again, adding nothing.
     with rt.sessions() as session, session.begin():
         session.execute(update(NoticeCampaign).values(cursor="", materialized=False))
-        made = notices.materialize(
+        made = notice_recipients.materialize(
             session, session.get_one(NoticeCampaign, campaign_id), CHANNELS, rt.settings.pseudonym_key, MORNING
         )
     assert made == 0
@@ -300,13 +239,15 @@ def test_a_tick_with_a_spent_token_or_on_a_paused_campaign_does_nothing(forty: R
     step = run_tick(rt, campaign_id, first, MORNING)
     # The same tick delivered twice (a redelivery after a crash): the second stops at once.
     again = run_tick(rt, campaign_id, first, MORNING + timedelta(seconds=1))
-    assert again == notices.Tick([], "", 0.0)
+    assert again == notice_ticks.Tick([], "", 0.0)
     with rt.sessions() as session, session.begin():
-        notices.pause(session, session.get_one(NoticeCampaign, campaign_id), "supervisora", MORNING)
-    assert run_tick(rt, campaign_id, step.token, MORNING + timedelta(seconds=9)) == notices.Tick([], "", 0.0)
+        notice_campaigns.pause(session, session.get_one(NoticeCampaign, campaign_id), "supervisora", MORNING)
+    assert run_tick(rt, campaign_id, step.token, MORNING + timedelta(seconds=9)) == notice_ticks.Tick([], "", 0.0)
     assert all(r.status == "scheduled" for r in rows(rt, campaign_id))
     with rt.sessions() as session, session.begin():
-        token = notices.resume(session, session.get_one(NoticeCampaign, campaign_id), CHANNELS, "supervisora", MORNING)
+        token = notice_campaigns.resume(
+            session, session.get_one(NoticeCampaign, campaign_id), CHANNELS, "supervisora", MORNING
+        )
     assert len(run_tick(rt, campaign_id, token, MORNING + timedelta(seconds=1)).queued) == 10
     with rt.sessions() as session:
         actions = session.scalars(select(NoticeCampaignEvent.action).order_by(NoticeCampaignEvent.id)).all()
@@ -323,7 +264,7 @@ def test_nothing_is_queued_at_night_and_the_tick_keeps_its_heartbeat(forty: Runt
     with rt.sessions() as session:
         campaign = session.get_one(NoticeCampaign, campaign_id)
         assert campaign.pause_reason == "fuera de horario" and campaign.status == "running"
-        assert notices.seconds_to_opening(campaign, night) == 11 * 3600  # 08:00 next morning
+        assert notice_ticks.seconds_to_opening(campaign, night) == 11 * 3600  # 08:00 next morning
     morning = datetime(2026, 12, 11, 14, 0, 1, tzinfo=timezone.utc)  # 08:00:01
     step = run_tick(rt, campaign_id, step.token, morning)
     step = run_tick(rt, campaign_id, step.token, morning + timedelta(seconds=1))
@@ -338,7 +279,7 @@ def test_the_campaign_completes_when_every_row_has_been_queued(rt: Runtime) -> N
     last = run_tick(rt, campaign_id, step.token, MORNING + timedelta(seconds=1))
     # The last rows are handed over by the tick that ends the chain.
     assert len(last.queued) == 3 and last.token == ""
-    assert run_tick(rt, campaign_id, step.token, MORNING + timedelta(seconds=2)) == notices.Tick([], "", 0.0)
+    assert run_tick(rt, campaign_id, step.token, MORNING + timedelta(seconds=2)) == notice_ticks.Tick([], "", 0.0)
     with rt.sessions() as session:
         campaign = session.get_one(NoticeCampaign, campaign_id)
         assert campaign.status == "completed" and campaign.finished_at is not None
@@ -375,14 +316,14 @@ def test_a_wrong_template_setting_pauses_the_campaign_after_ten_failures(forty: 
     step = run_tick(rt, campaign_id, step.token, MORNING + timedelta(seconds=2))
     assert step.token  # nine: it goes on
     fail(ids[9:10], MORNING + timedelta(seconds=2))
-    assert run_tick(rt, campaign_id, step.token, MORNING + timedelta(seconds=3)) == notices.Tick([], "", 0.0)
+    assert run_tick(rt, campaign_id, step.token, MORNING + timedelta(seconds=3)) == notice_ticks.Tick([], "", 0.0)
     with rt.sessions() as session:
         campaign = session.get_one(NoticeCampaign, campaign_id)
         assert (campaign.status, campaign.pause_reason) == ("paused", "error de configuración")
     # Someone fixes the setting and resumes: the old failures do not pause it again.
     later = MORNING + timedelta(minutes=5)
     with rt.sessions() as session, session.begin():
-        token = notices.resume(session, session.get_one(NoticeCampaign, campaign_id), CHANNELS, "admin", later)
+        token = notice_campaigns.resume(session, session.get_one(NoticeCampaign, campaign_id), CHANNELS, "admin", later)
     assert run_tick(rt, campaign_id, token, later + timedelta(seconds=1)).token
 
 
@@ -392,10 +333,10 @@ def test_a_stopped_dispatcher_is_started_again_with_a_new_token(forty: Runtime) 
     old = start(rt, campaign_id)
     later = MORNING + timedelta(seconds=notices.STALE_S + 1)
     with rt.sessions() as session, session.begin():
-        assert notices.restart_stale(session, MORNING + timedelta(seconds=10)) == []
-        ((found, token),) = notices.restart_stale(session, later)
+        assert notice_campaigns.restart_stale(session, MORNING + timedelta(seconds=10)) == []
+        ((found, token),) = notice_campaigns.restart_stale(session, later)
     assert found == campaign_id and token != old
-    assert run_tick(rt, campaign_id, old, later) == notices.Tick([], "", 0.0)
+    assert run_tick(rt, campaign_id, old, later) == notice_ticks.Tick([], "", 0.0)
     assert run_tick(rt, campaign_id, token, later).token
 
 
@@ -407,7 +348,7 @@ def test_preview_counts_what_start_would_send_and_writes_nothing(rt: Runtime) ->
         consent.record(session, opted, "sms", consent.OPTED_OUT, "keyword", MORNING, keyword="BAJA")
     campaign_id = make(rt)
     with rt.sessions() as session:
-        seen = notices.preview(session, session.get_one(NoticeCampaign, campaign_id), CHANNELS)
+        seen = notice_campaigns.preview(session, session.get_one(NoticeCampaign, campaign_id), CHANNELS)
         contacts = session.scalar(select(func.count()).select_from(Contact))
     assert (seen.households, seen.sms, seen.whatsapp, seen.skipped_optout, seen.segments) == (5, 4, 0, 1, 4)
     assert seen.sample.startswith("Bono Vida Mejor: su pago es el martes 15 de diciembre")
@@ -420,10 +361,10 @@ def test_cancel_skips_what_was_not_queued(forty: Runtime) -> None:
     step = run_tick(rt, campaign_id, start(rt, campaign_id), MORNING)
     run_tick(rt, campaign_id, step.token, MORNING + timedelta(seconds=1))
     with rt.sessions() as session, session.begin():
-        dropped = notices.cancel(session, session.get_one(NoticeCampaign, campaign_id), "supervisora", MORNING)
+        dropped = notice_campaigns.cancel(session, session.get_one(NoticeCampaign, campaign_id), "supervisora", MORNING)
     assert dropped == 30
     with rt.sessions() as session:
-        seen = notices.progress(session, session.get_one(NoticeCampaign, campaign_id), MORNING)
+        seen = notice_progress.progress(session, session.get_one(NoticeCampaign, campaign_id), MORNING)
     assert seen.counts == {"scheduled": 0, "queued": 10, "sent": 0, "delivered": 0, "failed": 0, "skipped": 30}
     assert seen.reasons == {"cancelled": 30} and seen.total == 40
 
@@ -444,7 +385,7 @@ def test_progress_counts_households_once_whatever_their_follow_ups(rt: Runtime) 
             failed.status, failed.error_class = "failed", "permanent" if code == 63024 else "temporary"
             after_failure(session, failed, code, MORNING, SMS_FROM)
     with rt.sessions() as session:
-        seen = notices.progress(session, session.get_one(NoticeCampaign, campaign_id), MORNING)
+        seen = notice_progress.progress(session, session.get_one(NoticeCampaign, campaign_id), MORNING)
     assert seen.total == 3 and seen.sms_fallbacks == 1
     # The SMS instead goes now (queued); the second try waits for its hour (scheduled).
     assert seen.counts == {"scheduled": 2, "queued": 1, "sent": 0, "delivered": 0, "failed": 2, "skipped": 0}

@@ -5,35 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from intake.inbound import store_inbound
 from intake.models import OutboundMessage
 from intake.outbound import ConsoleSender, SendError, TwilioSender, send_one
 from intake.runtime import Runtime
 from stack.twilio_standin import TwilioStandIn, message_create_schema
-from tests.intake.conftest import SID, TOKEN
-
-
-def _outbound(rt: Runtime, body: str = "Su próximo pago es de L 2,500.00") -> int:
-    with rt.sessions() as session, session.begin():
-        form = {"MessageSid": "SM" + "9" * 32, "From": "whatsapp:+50499887766", "To": "whatsapp:+50422220000"}
-        message, _ = store_inbound(session, form, rt.settings.pseudonym_key, rt.now())
-        session.flush()
-        row = OutboundMessage(
-            key=f"reply:{message.id}:0",
-            inbound_id=message.id,
-            contact_id=message.contact_id,
-            from_address=message.to_address,
-            to_address=message.from_address,
-            body=body,
-        )
-        session.add(row)
-        session.flush()
-        return row.id
-
-
-def _row(rt: Runtime, outbound_id: int) -> OutboundMessage:
-    with rt.sessions() as session:
-        return session.get_one(OutboundMessage, outbound_id)
+from tests.intake.outbound_rows import outbound, row_of
+from tests.intake.twilio_account import SID, TOKEN
 
 
 def test_the_sender_uses_only_parameters_twilio_defines() -> None:
@@ -43,7 +20,7 @@ def test_the_sender_uses_only_parameters_twilio_defines() -> None:
 
 def test_a_reply_is_sent_once_from_the_number_the_beneficiary_wrote_to(rt: Runtime, twilio: TwilioStandIn) -> None:
     sender = TwilioSender(SID, TOKEN, twilio.url, status_callback="https://linea.example.hn/twilio/status")
-    outbound_id = _outbound(rt)
+    outbound_id = outbound(rt)
     assert send_one(rt.sessions, outbound_id, sender, rt.now) == "sent"
     assert send_one(rt.sessions, outbound_id, sender, rt.now) == "skipped"
     assert twilio.rejected == []
@@ -51,18 +28,18 @@ def test_a_reply_is_sent_once_from_the_number_the_beneficiary_wrote_to(rt: Runti
     sent = twilio.messages[0]
     assert (sent["From"], sent["To"]) == ("whatsapp:+50422220000", "whatsapp:+50499887766")
     assert sent["Body"] == "Su próximo pago es de L 2,500.00"
-    assert _row(rt, outbound_id).provider_sid == sent["sid"]
+    assert row_of(rt, outbound_id).provider_sid == sent["sid"]
 
 
 def test_too_many_requests_puts_the_reply_back_in_the_queue(rt: Runtime, twilio: TwilioStandIn) -> None:
     # Twilio documents a 429 as never processed, and safe to send again.
     sender = TwilioSender(SID, TOKEN, twilio.url)
-    outbound_id = _outbound(rt)
+    outbound_id = outbound(rt)
     twilio.script.append(("status", 429))
     with pytest.raises(SendError) as error:
         send_one(rt.sessions, outbound_id, sender, rt.now)
     assert error.value.retry
-    assert _row(rt, outbound_id).status == "queued"
+    assert row_of(rt, outbound_id).status == "queued"
     assert send_one(rt.sessions, outbound_id, sender, rt.now) == "sent"
     assert len(twilio.messages) == 1
 
@@ -70,11 +47,11 @@ def test_too_many_requests_puts_the_reply_back_in_the_queue(rt: Runtime, twilio:
 def test_a_server_error_is_never_resent_blindly(rt: Runtime, twilio: TwilioStandIn) -> None:
     # A 5xx may hide a message Twilio created: unknown, for the reconciler to look up in Twilio's list.
     sender = TwilioSender(SID, TOKEN, twilio.url)
-    outbound_id = _outbound(rt)
+    outbound_id = outbound(rt)
     twilio.script.append(("status", 503))
     assert send_one(rt.sessions, outbound_id, sender, rt.now) == "unknown"
     assert send_one(rt.sessions, outbound_id, sender, rt.now) == "skipped"
-    assert _row(rt, outbound_id).status == "unknown"
+    assert row_of(rt, outbound_id).status == "unknown"
 
 
 @pytest.mark.parametrize(
@@ -84,18 +61,18 @@ def test_a_twilio_error_code_fails_the_reply_with_its_class(
     rt: Runtime, twilio: TwilioStandIn, code: int, klass: str
 ) -> None:
     sender = TwilioSender(SID, TOKEN, twilio.url)
-    outbound_id = _outbound(rt)
+    outbound_id = outbound(rt)
     twilio.script.append(("code", code))
     with pytest.raises(SendError) as error:
         send_one(rt.sessions, outbound_id, sender, rt.now)
     assert not error.value.retry
-    row = _row(rt, outbound_id)
+    row = row_of(rt, outbound_id)
     assert (row.status, row.error_code, row.error_class) == ("failed", code, klass)
 
 
 def test_a_timeout_is_never_resent(rt: Runtime, twilio: TwilioStandIn) -> None:
     sender = TwilioSender(SID, TOKEN, twilio.url, timeout_s=0.3)
-    outbound_id = _outbound(rt)
+    outbound_id = outbound(rt)
     twilio.script.append(("delay", 1.0))
     assert send_one(rt.sessions, outbound_id, sender, rt.now) == "unknown"
     assert send_one(rt.sessions, outbound_id, sender, rt.now) == "skipped"
@@ -103,11 +80,11 @@ def test_a_timeout_is_never_resent(rt: Runtime, twilio: TwilioStandIn) -> None:
 
 def test_a_rejected_request_fails_without_retry(rt: Runtime, twilio: TwilioStandIn) -> None:
     sender = TwilioSender(SID, "wrong-token", twilio.url)
-    outbound_id = _outbound(rt)
+    outbound_id = outbound(rt)
     with pytest.raises(SendError) as error:
         send_one(rt.sessions, outbound_id, sender, rt.now)
     assert not error.value.retry
-    row = _row(rt, outbound_id)
+    row = row_of(rt, outbound_id)
     assert row.status == "failed" and "20003" in row.error and row.error_code == 20003
 
 
@@ -115,15 +92,15 @@ def test_twilio_down_is_retried(rt: Runtime) -> None:
     from stack.processes import free_port
 
     sender = TwilioSender(SID, TOKEN, f"http://127.0.0.1:{free_port()}")
-    outbound_id = _outbound(rt)
+    outbound_id = outbound(rt)
     with pytest.raises(SendError) as error:
         send_one(rt.sessions, outbound_id, sender, rt.now)
-    assert error.value.retry and _row(rt, outbound_id).status == "queued"
+    assert error.value.retry and row_of(rt, outbound_id).status == "queued"
 
 
 def test_without_a_twilio_account_replies_are_recorded_not_sent(rt: Runtime) -> None:
     assert isinstance(rt.sender, ConsoleSender)
-    outbound_id = _outbound(rt)
+    outbound_id = outbound(rt)
     assert send_one(rt.sessions, outbound_id, rt.sender, rt.now) == "recorded"
     with rt.sessions() as session:
         assert session.scalars(select(OutboundMessage.status)).one() == "recorded"

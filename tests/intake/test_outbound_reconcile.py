@@ -12,14 +12,15 @@ from sqlalchemy import update
 
 from intake.inbound import store_inbound
 from intake.models import OutboundMessage
-from intake.outbound import Draft, Sender, TwilioSender, send_one
+from intake.outbound import Outgoing, Sender, TwilioSender, send_one
 from intake.outbound_reconcile import TwilioOutboundLookup, reconcile
 from intake.runtime import Runtime
 from intake.settings import Settings, SettingsError
 from intake.twilio_messages import TwilioMessages
 from stack.processes import free_port
 from stack.twilio_standin import TwilioStandIn, list_query_parameters, message_resource_schema
-from tests.conftest import base_env
+from tests.env import base_env
+from tests.intake.outbound_rows import row_of
 
 SID = "AC" + "2" * 32
 TOKEN = "standin-reconcile-token"
@@ -50,7 +51,7 @@ class DyingSender(Sender):
     def __init__(self, twilio: TwilioStandIn | None) -> None:
         self.twilio = twilio
 
-    def send(self, draft: Draft) -> str:
+    def send(self, draft: Outgoing) -> str:
         if self.twilio is not None:
             TwilioSender(SID, TOKEN, self.twilio.url).send(draft)
         raise WorkerKilled
@@ -80,13 +81,8 @@ def _left_sending(rt: Runtime, twilio: TwilioStandIn | None, body: str = "Su prÃ
     outbound_id = _outbound(rt, body)
     with pytest.raises(WorkerKilled):
         send_one(rt.sessions, outbound_id, DyingSender(twilio), rt.now)
-    assert _row(rt, outbound_id).status == "sending"
+    assert row_of(rt, outbound_id).status == "sending"
     return outbound_id
-
-
-def _row(rt: Runtime, outbound_id: int) -> OutboundMessage:
-    with rt.sessions() as session:
-        return session.get_one(OutboundMessage, outbound_id)
 
 
 def _later(minutes: float = 3) -> datetime:
@@ -109,10 +105,10 @@ def test_a_reply_twilio_took_before_the_worker_died_is_marked_sent_and_not_resen
     result = reconcile(rt.sessions, _lookup(twilio, page_size=1), _later(), AFTER_S)
 
     assert (result.sent, result.requeued, result.left) == (1, [], 0)
-    row = _row(rt, stuck)
+    row = row_of(rt, stuck)
     assert row.status == "sent"
     assert row.provider_sid == twilio.messages[-1]["sid"]
-    assert row.provider_sid != _row(rt, earlier).provider_sid
+    assert row.provider_sid != row_of(rt, earlier).provider_sid
     assert send_one(rt.sessions, stuck, sender, rt.now) == "skipped"  # what the sweeper would try
     assert len(twilio.messages) == 3 and twilio.rejected == []
 
@@ -127,7 +123,7 @@ def test_a_reply_twilio_never_got_is_queued_again_and_then_sent_exactly_once(
 
     result = reconcile(rt.sessions, _lookup(twilio), _later(), AFTER_S)
     assert result.requeued == [stuck] and result.sent == 0
-    assert _row(rt, stuck).status == "queued"
+    assert row_of(rt, stuck).status == "queued"
 
     assert send_one(rt.sessions, stuck, sender, rt.now) == "sent"
     assert send_one(rt.sessions, stuck, sender, rt.now) == "skipped"
@@ -148,7 +144,7 @@ def test_an_unknown_reply_is_never_resent_when_twilio_has_it(rt: Runtime, twilio
     result = reconcile(rt.sessions, _lookup(twilio), _later(), AFTER_S)
 
     assert result.sent == 1 and result.requeued == []
-    row = _row(rt, outbound_id)
+    row = row_of(rt, outbound_id)
     assert (row.status, row.provider_sid) == ("sent", twilio.messages[0]["sid"])
     assert send_one(rt.sessions, outbound_id, sender, rt.now) == "skipped"
     assert len(twilio.messages) == 1
@@ -175,7 +171,7 @@ def test_a_failed_lookup_changes_nothing(rt: Runtime, twilio: TwilioStandIn) -> 
     sending = _left_sending(rt, None)
     unknown = _outbound(rt, "Escriba 1 para pagos")
     _mark(rt, unknown, status="unknown", sent_at=rt.now())
-    before = {i: (_row(rt, i).status, _row(rt, i).sent_at, _row(rt, i).provider_sid) for i in (sending, unknown)}
+    before = {i: (row_of(rt, i).status, row_of(rt, i).sent_at, row_of(rt, i).provider_sid) for i in (sending, unknown)}
 
     twilio.script.append(("status", 503))
     result = reconcile(rt.sessions, _lookup(twilio), _later(), AFTER_S)
@@ -184,7 +180,7 @@ def test_a_failed_lookup_changes_nothing(rt: Runtime, twilio: TwilioStandIn) -> 
     down = TwilioOutboundLookup(TwilioMessages(SID, TOKEN, f"http://127.0.0.1:{free_port()}", timeout_s=1))
     assert reconcile(rt.sessions, down, _later(), AFTER_S).left == 2
 
-    after = {i: (_row(rt, i).status, _row(rt, i).sent_at, _row(rt, i).provider_sid) for i in (sending, unknown)}
+    after = {i: (row_of(rt, i).status, row_of(rt, i).sent_at, row_of(rt, i).provider_sid) for i in (sending, unknown)}
     assert after == before
     assert twilio.messages == []
 
@@ -201,9 +197,9 @@ def test_replies_younger_than_the_threshold_are_left_alone(rt: Runtime, twilio: 
     result = reconcile(rt.sessions, _lookup(twilio), _later(1), AFTER_S)
 
     assert (result.sent, result.requeued, result.left) == (0, [], 0)
-    assert (_row(rt, old).status, _row(rt, unknown).status) == ("sending", "unknown")
+    assert (row_of(rt, old).status, row_of(rt, unknown).status) == ("sending", "unknown")
     assert reconcile(rt.sessions, None, _later(1), AFTER_S).requeued == []
-    assert _row(rt, old).status == "sending"
+    assert row_of(rt, old).status == "sending"
 
 
 def test_with_the_console_sender_a_stale_sending_reply_is_queued_again(rt: Runtime) -> None:
@@ -215,7 +211,7 @@ def test_with_the_console_sender_a_stale_sending_reply_is_queued_again(rt: Runti
 
     assert result.requeued == [stuck]
     assert send_one(rt.sessions, stuck, rt.sender, rt.now) == "recorded"
-    assert _row(rt, unknown).status == "unknown"  # nobody can tell whether it went: never resent blind
+    assert row_of(rt, unknown).status == "unknown"  # nobody can tell whether it went: never resent blind
 
 
 def test_the_reconcile_threshold_cannot_be_shorter_than_a_send() -> None:
@@ -262,4 +258,4 @@ def test_beat_runs_the_reconciler_every_minute_and_it_sends_what_it_requeued(
     _mark(rt, stuck, sent_at=rt.now() - timedelta(minutes=5))
 
     assert tasks.reconcile_outbound() == {"sent": 0, "requeued": 1, "left": 0}
-    assert sent == [stuck] and _row(rt, stuck).status == "queued"
+    assert sent == [stuck] and row_of(rt, stuck).status == "queued"

@@ -10,17 +10,15 @@ import pytest
 
 from intake.form_answers import plain
 from intake.geography import departments, municipalities
+from intake.place_names import MAX_WORDS, read_place, shared_names
 from intake.places import (
     ASK_DEPARTMENT_LIST,
     ASK_TYPE_IT,
     ASK_WHICH,
-    MAX_WORDS,
     MENU_SIZE,
     answer_place,
     department_menu,
     population,
-    read_place,
-    shared_names,
 )
 from intake.reply_templates import department_question
 from intake.sms_text import sms_cost, to_gsm7

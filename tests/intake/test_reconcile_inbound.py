@@ -16,8 +16,8 @@ from intake.recovery import RECONCILE_GRACE, reconcile
 from intake.runtime import Runtime
 from intake.twilio_messages import ListingError, TwilioMessages
 from stack.twilio_standin import TwilioStandIn
-from tests.conftest import TEST_REDIS_URL
-from tests.intake.test_webhook import queued_tasks, signed_post, sms, stored
+from tests.env import TEST_REDIS_URL
+from tests.intake.webhooks import queued_tasks, signed_post, sms, stored
 
 SID = "AC" + "4" * 32
 TOKEN = "reconcile-standin-token"

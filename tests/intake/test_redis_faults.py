@@ -24,8 +24,8 @@ from intake.redis_checks import RedisConfigError, check_broker_redis, refuse_uns
 from intake.runtime import Runtime, set_runtime
 from intake.settings import ROOT, Settings
 from stack.processes import free_port, port_open, redis_server_binary
-from tests.conftest import base_env
-from tests.intake.test_webhook import signed_post, sms
+from tests.env import base_env
+from tests.intake.webhooks import signed_post, sms
 
 StartRedis = Callable[..., str]  # options for redis-server -> its redis:// URL
 

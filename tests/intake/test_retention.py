@@ -26,13 +26,14 @@ from intake.models import (
     PersonRequest,
 )
 from intake.outbound import queue_message
-from intake.retention import TRACKER_PREFIX, RetentionReport, plan, purge
+from intake.retention import RetentionReport, plan, purge
+from intake.retention_trackers import TRACKER_PREFIX
 from intake.runtime import Runtime
 from intake.settings import Settings, SettingsError, tracker_url
 from intake.tally import take_snapshot
-from tests.conftest import TEST_REDIS_URL, base_env
+from tests.env import TEST_REDIS_URL, base_env
 from tests.intake.case_helpers import file, receive
-from tests.intake.test_tally import _figures
+from tests.intake.tally_figures import snapshot_figures
 
 DAY = timedelta(days=1)
 # Nothing listens on port 1: the tracker part fails at once, and tests that are not about trackers
@@ -238,7 +239,7 @@ def test_the_public_tallys_counts_are_the_same_after_a_purge(rt: Runtime, settin
     def figures() -> tuple[list, list]:
         with rt.sessions() as session, session.begin():
             snapshot_id = take_snapshot(session, later)
-        return _figures(rt, snapshot_id)
+        return snapshot_figures(rt, snapshot_id)
 
     before = figures()
     report = _run(rt, settings_no_redis, later, batch_size=7)

@@ -16,8 +16,8 @@ from intake.outbound import TwilioSender, new_outbound
 from intake.runtime import Runtime
 from intake.send_order import Paused, cool_down, cooldown_left, recipient_lock, send_in_order
 from stack.twilio_standin import TwilioStandIn
-from tests.conftest import TEST_REDIS_URL
-from tests.intake.conftest import SID, TOKEN
+from tests.env import TEST_REDIS_URL
+from tests.intake.twilio_account import SID, TOKEN
 from worker.lease import Lease
 
 TO = "+50499887766"

@@ -7,27 +7,25 @@ before it costs two or three times as much on every send.
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
 from datetime import timedelta
-
-import pytest
 
 import actions.texts as texts
 from intake import consent
-from intake.cases import STATE_NAMES, change_state
+from intake.case_states import NAMES as STATE_NAMES
+from intake.cases import change_state
 from intake.conversation import APOLOGY, SURVEY_THANKS
 from intake.dead_letters import APOLOGY as DEAD_APOLOGY
 from intake.geography import departments
 from intake.models import Case
 from intake.nontext import REPLIES as NONTEXT_REPLIES
 from intake.nontext import VOICE_IN_FORM
-from intake.places import department_menu, shared_names
+from intake.place_names import shared_names
+from intake.places import department_menu
 from intake.reply_templates import TYPE_IT, department_question, which_question
 from intake.runtime import Runtime
 from intake.sms_text import sms_cost, to_gsm7
-from stack.paths import RASA_VENV, ROOT
+from stack.rasa_yaml import domain_responses
 from tests.intake.case_helpers import file
 
 DEFAULT_BUDGET = 1
@@ -83,17 +81,7 @@ def _fixed_texts() -> dict[str, str]:
 
 
 def _domain_texts() -> dict[str, str]:
-    # The app's environment has no YAML library; Rasa's has one.
-    python = RASA_VENV / "bin" / "python"
-    if not python.exists():
-        pytest.skip("no .venv-rasa to read bot/domain.yml with")
-    script = (
-        "import json, sys, yaml; d = yaml.safe_load(open(sys.argv[1]));"
-        "print(json.dumps({k: [v.get('text', '') for v in vs] for k, vs in d['responses'].items()}))"
-    )
-    done = subprocess.run([str(python), "-c", script, str(ROOT / "bot" / "domain.yml")], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    return {f"domain.{k}": v for k, variants in json.loads(done.stdout).items() for v in variants if v}
+    return {f"domain.{name}": text for name, variants in domain_responses().items() for text in variants}
 
 
 def _filled(text: str) -> str:

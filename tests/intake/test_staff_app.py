@@ -9,7 +9,6 @@ from collections.abc import Iterator
 import pyotp
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
 from intake.accounts import create_account
@@ -17,53 +16,7 @@ from intake.models import Case, CaseEvent, OutboundMessage, Staff, StaffAccount
 from intake.routing import route
 from intake.runtime import Runtime
 from tests.intake.case_helpers import add_staff, file
-
-PASSWORD = "una-contraseña-larga-123"
-
-
-def make_account(rt: Runtime, team: str, role: str, department: str | None = None) -> tuple[int, str]:
-    staff_id = add_staff(rt, team, role=role, department=department)
-    with rt.sessions() as session, session.begin():
-        staff = session.get_one(Staff, staff_id)
-        create_account(session, staff, PASSWORD)
-    with rt.sessions() as session:
-        return staff_id, session.get_one(StaffAccount, staff_id).totp_secret
-
-
-def email_of(rt: Runtime, staff_id: int) -> str:
-    with rt.sessions() as session:
-        return session.get_one(Staff, staff_id).email
-
-
-def post_login(client: FlaskClient, email: str, password: str, code: str, address: str = "10.0.0.5"):
-    """Like a browser: fetch the form (its CSRF cookie and field), then post it."""
-    form = client.get("/staff/login", environ_base={"REMOTE_ADDR": address}).get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    return client.post(
-        "/staff/login",
-        data={"csrf_token": token, "email": email, "password": password, "code": code},
-        environ_base={"REMOTE_ADDR": address},
-    )
-
-
-def login(client: FlaskClient, rt: Runtime, staff_id: int, secret: str, address: str = "10.0.0.5", code: str = ""):
-    return post_login(client, email_of(rt, staff_id), PASSWORD, code or pyotp.TOTP(secret).now(), address)
-
-
-def csrf(client: FlaskClient) -> str:
-    page = client.get("/staff/", follow_redirects=True).get_data(as_text=True)  # the committee lands elsewhere
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
-def agent_with_case(app: Flask, rt: Runtime, phone: str) -> tuple[FlaskClient, Case, int]:
-    """A Cortés agent logged in, with a case from `phone` routed to them: (client, case, agent id)."""
-    agent, secret = make_account(rt, "regional_cortes", "agent", department="Cortés")
-    case = file(rt, municipality="0501", phone=phone)
-    with rt.sessions() as session, session.begin():
-        route(session, case.id, rt.now())
-    client = app.test_client()
-    login(client, rt, agent, secret)
-    return client, case, agent
+from tests.intake.staff_logins import PASSWORD, csrf, email_of, login, make_account, post_login
 
 
 @pytest.fixture
@@ -245,8 +198,8 @@ def test_the_authorization_matrix_denies_every_out_of_scope_cell(app: Flask, rt:
 def test_a_reply_pauses_the_assistant_until_handed_back(app: Flask, rt: Runtime, cortes_case: Case) -> None:
     from intake.conversation import process_next
     from intake.identity import Policy
+    from tests.intake.assistant_fakes import Scripted
     from tests.intake.case_helpers import receive
-    from tests.intake.test_conversation import Scripted
 
     with rt.sessions() as session, session.begin():
         create_account(session, session.get_one(Staff, cortes_case.assignee_id), PASSWORD)
@@ -356,8 +309,8 @@ def test_a_request_to_talk_to_a_person_lands_with_the_right_office(app: Flask, r
     from intake.conversation import process_next
     from intake.identity import Policy
     from intake.models import Household, PersonRequest
+    from tests.intake.assistant_fakes import Scripted
     from tests.intake.case_helpers import receive
-    from tests.intake.test_conversation import Scripted
 
     with rt.sessions() as session, session.begin():
         session.add(

@@ -16,13 +16,14 @@ from intake import tally
 from intake.disclosure import derivable, relations_for
 from intake.inbound import store_inbound
 from intake.migrations_runner import upgrade
-from intake.models import Case, TallyCell, TallyMetric
+from intake.models import Case, TallyCell
 from intake.runtime import Runtime, set_runtime
 from intake.settings import Settings
 from intake.tally import take_snapshot
-from tests.conftest import base_env, fresh_database
+from tests.env import base_env, fresh_database
 from tests.intake.case_helpers import file
-from tests.intake.test_webhook import sms
+from tests.intake.tally_figures import snapshot_figures
+from tests.intake.webhooks import sms
 
 CATEGORIES = ["pago_no_recibido", "punto_de_pago", "maltrato", "exclusion"]
 PLACES = ["0501", "0801", "1501", "1801", "1301"]
@@ -136,18 +137,5 @@ def test_a_snapshot_being_computed_leaves_sqlite_free_for_an_inbound_message(
     assert waited < 1.0, f"the inbound message waited {waited:.1f} s for the snapshot's write lock"
     # The snapshot is whole: the same figures as one taken with nothing in its way.
     monkeypatch.undo()
-    assert _figures(rt, taken[0]) == _figures(rt, _snapshot(rt))
-    assert (("casos", "channel"), 30) in [((f, d), v) for f, d, _, v in _figures(rt, taken[0])[0]]
-
-
-def _figures(rt: Runtime, snapshot_id: int) -> tuple[list[tuple], list[tuple]]:
-    with rt.sessions() as session:
-        cells = session.execute(
-            select(TallyCell.family, TallyCell.dims, TallyCell.key, TallyCell.value).where(
-                TallyCell.snapshot_id == snapshot_id
-            )
-        ).all()
-        metrics = session.execute(
-            select(TallyMetric.name, TallyMetric.value).where(TallyMetric.snapshot_id == snapshot_id)
-        ).all()
-    return sorted((f, d, sorted(k.items()), v) for f, d, k, v in cells), sorted(tuple(m) for m in metrics)
+    assert snapshot_figures(rt, taken[0]) == snapshot_figures(rt, _snapshot(rt))
+    assert (("casos", "channel"), 30) in [((f, d), v) for f, d, _, v in snapshot_figures(rt, taken[0])[0]]

@@ -7,7 +7,7 @@ import importlib.util
 import pytest
 
 from intake.settings import ACTION_LONGEST_RUN_S, ROOT, Settings, SettingsError
-from tests.conftest import base_env
+from tests.env import base_env
 
 SQLITE_BUSY_TIMEOUT_S = 30  # intake/db.py, PRAGMA busy_timeout and the driver's timeout
 

@@ -9,8 +9,8 @@ from intake import create_app
 from intake.runtime import Runtime
 from intake.settings import Settings
 from intake.tally import take_snapshot
-from tests.conftest import base_env
-from tests.intake.test_staff_app import login, make_account
+from tests.env import base_env
+from tests.intake.staff_logins import login, make_account
 
 
 def assert_secured(response: TestResponse) -> None:

@@ -13,9 +13,9 @@ from sqlalchemy import func, select, update
 from intake.models import NoticeCampaign, NoticeCampaignEvent, OutboundMessage
 from intake.runtime import Runtime
 from intake.settings import Settings
-from tests.conftest import base_env
-from tests.intake.test_notices import MORNING, household, make, run_tick, start
-from tests.intake.test_staff_app import csrf, login, make_account
+from tests.env import base_env
+from tests.intake.notice_helpers import MORNING, household, make, run_tick, start
+from tests.intake.staff_logins import csrf, login, make_account
 
 
 @pytest.fixture

@@ -12,39 +12,10 @@ from intake.broker import PROCESS_INBOUND
 from intake.inbound import stale_pending
 from intake.models import Contact, InboundMessage, OutboundMessage
 from intake.runtime import Runtime
-from tests.conftest import TEST_REDIS_URL, TWILIO_AUTH_TOKEN
+from tests.env import TEST_REDIS_URL, TWILIO_AUTH_TOKEN
+from tests.intake.webhooks import queued_tasks, signed_post, sms, stored
 
 URL = "https://linea.example.hn/twilio/inbound"
-
-
-def signed_post(
-    client: FlaskClient, form: dict[str, str], *, signature: str | None = None, path: str = "/twilio/inbound"
-):
-    sig = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature("https://linea.example.hn" + path, form)
-    headers = {} if signature == "" else {"X-Twilio-Signature": signature or sig}
-    return client.post(path, data=form, headers=headers)
-
-
-def sms(
-    sid: str = "SM" + "a" * 32, body: str = "cuando me toca cobrar", sender: str = "+50499887766"
-) -> dict[str, str]:
-    return {
-        "MessageSid": sid,
-        "AccountSid": "AC" + "0" * 32,
-        "From": sender,
-        "To": "+50422220000",
-        "Body": body,
-        "NumMedia": "0",
-    }
-
-
-def stored(rt: Runtime) -> int:
-    with rt.sessions() as session:
-        return session.scalar(select(func.count()).select_from(InboundMessage))
-
-
-def queued_tasks(rt: Runtime) -> list[bytes]:
-    return redis.Redis.from_url(rt.settings.redis_url).lrange("celery", 0, -1)
 
 
 def setup_function() -> None:

@@ -17,7 +17,7 @@ from intake.runtime import Runtime
 from intake.wa_templates import TEMPLATES, content_sids
 from stack.twilio_standin import TwilioStandIn
 from tests.intake.case_helpers import file
-from tests.intake.conftest import SID, TOKEN
+from tests.intake.twilio_account import SID, TOKEN
 
 WA = "whatsapp:+50499887766"
 CONTENT = {"case_update": "HX" + "1" * 32, "case_closed": "HX" + "2" * 32}
@@ -125,7 +125,7 @@ def test_a_staff_reply_after_the_window_waits_a_template_tells_the_person_and_it
 ) -> None:
     import secrets
 
-    from tests.intake.test_staff_app import agent_with_case, csrf
+    from tests.intake.staff_logins import agent_with_case, csrf
 
     client, case, _ = agent_with_case(app, rt, WA)
     with rt.sessions() as session, session.begin():

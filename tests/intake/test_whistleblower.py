@@ -11,13 +11,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
-from intake.cases import CaseFields, capture_description, file_case, start_draft
+from intake.cases import CaseFields, file_case
+from intake.drafts import capture_description, start_draft
 from intake.models import Case, Contact, Household, OutboundMessage, PersonRequest, PersonRequestEvent
 from intake.person_requests import open_request
 from intake.routing import INTEGRITY_TEAM, route
 from intake.runtime import Runtime
 from tests.intake.case_helpers import receive
-from tests.intake.test_staff_app import csrf, login, make_account
+from tests.intake.staff_logins import csrf, login, make_account
 
 PHONE = "+50431112222"
 DNI = "0501199054321"

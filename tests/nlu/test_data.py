@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import csv
-import re
 import subprocess
 import sys
 
 from stack.nlu_metrics import strip_annotations
-from stack.nlu_report import DOMAIN, training_examples
+from stack.nlu_report import training_examples
 from stack.paths import ROOT
+from stack.rasa_yaml import domain_entities, read_nlu_examples
 
 LOOKUPS = ROOT / "data" / "nlu" / "lookups.yml"
-
-
-def _domain_entities() -> list[str]:
-    block = re.search(r"^entities:\n((?:[ \t]+-.*\n)+)", DOMAIN.read_text(encoding="utf-8"), re.MULTILINE)
-    assert block, "bot/domain.yml has no entities list"
-    return re.findall(r"^\s+-\s*(\w+)", block.group(1), re.MULTILINE)
 
 
 def test_lookups_are_generated_from_the_municipalities_csv() -> None:
@@ -35,14 +29,15 @@ def test_every_domain_entity_is_annotated_in_training() -> None:
         for example in examples
         for entity in strip_annotations(example)[1]
     }
-    missing = sorted(set(_domain_entities()) - annotated)
+    entities = domain_entities()
+    assert entities, "bot/domain.yml has no entities list"
+    missing = sorted(set(entities) - annotated)
     assert not missing, f"entities never annotated in data/nlu: {missing}"
 
 
 def test_lookups_cover_every_department_and_municipality() -> None:
-    text = LOOKUPS.read_text(encoding="utf-8")
-    tables = dict(re.findall(r"^- lookup: (\w+)\n  examples: \|\n((?:    - .*\n)+)", text, re.MULTILINE))
-    elements = {name: {line[6:].lower() for line in body.splitlines()} for name, body in tables.items()}
+    tables = read_nlu_examples(LOOKUPS.read_text(encoding="utf-8"), "lookup")
+    elements = {name: {element.lower() for element in table} for name, table in tables.items()}
     assert {"department", "municipality", "payment_point", "complaint_category", "month"} <= set(elements)
     for alias in ("sps", "tegus", "tgu", "la ceiba", "choluteca", "setiembre", "febr", "banadesa", "tigo money"):
         assert any(alias in table for table in elements.values()), alias

@@ -10,16 +10,9 @@ import pytest
 
 from intake.redaction import prepare_for_assistant
 from stack.nlu_metrics import ACCURACY_TARGET, F1_TARGET, normalise, strip_annotations
-from stack.nlu_report import (
-    HELDOUT,
-    domain_intents,
-    heldout_examples,
-    misclassified,
-    run_eval,
-    score,
-    training_examples,
-)
+from stack.nlu_report import HELDOUT, heldout_examples, misclassified, run_eval, score, training_examples
 from stack.paths import VAR
+from stack.rasa_yaml import domain_intents
 
 MIN_HELDOUT = 15
 MIN_TRAINING = 45

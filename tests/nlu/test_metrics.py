@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from stack.nlu_metrics import (
-    Entity,
-    entity_report,
-    intent_report,
-    normalise,
-    read_nlu_examples,
-    strip_annotations,
-)
-from stack.nlu_report import domain_intents, misclassified, render, score
+from stack.nlu_metrics import Entity, entity_report, intent_report, normalise, strip_annotations
+from stack.nlu_report import misclassified, render, score
+from stack.rasa_yaml import domain_entities, domain_intents, domain_responses, parse, read_nlu_examples
 
 
 def test_normalise_lowercases_strips_accents_and_punctuation() -> None:
@@ -56,11 +50,28 @@ nlu:
     - enero
 """
     assert read_nlu_examples(yaml_text) == {"greet": ["hola", "buenas"], "choose_option": ["la [2](option)"]}
+    assert read_nlu_examples(yaml_text, "lookup") == {"month": ["enero"]}
 
 
-def test_domain_intents_reads_the_list() -> None:
-    domain = "version: '3.1'\nintents:\n  - greet\n  # a comment\n  - inform_dni\n\nentities:\n  - option\n"
+def test_read_nlu_examples_merges_an_intent_given_twice() -> None:
+    yaml_text = 'nlu:\n- intent: "greet"\n  examples: |\n    - hola\n- intent: greet\n  examples: |\n    -   buenas  \n'
+    assert read_nlu_examples(yaml_text) == {"greet": ["hola", "buenas"]}
+    assert read_nlu_examples("") == {}
+
+
+def test_domain_names_and_texts() -> None:
+    domain = parse(
+        "version: '3.1'\nintents:\n  - greet\n  # a comment\n  - inform_dni:\n      use_entities: []\n\n"
+        "entities:\n  - option\nresponses:\n  utter_greet:\n  - text: Hola\n  - image: x.png\n"
+    )
     assert domain_intents(domain) == ["greet", "inform_dni"]
+    assert domain_entities(domain) == ["option"]
+    assert domain_responses(domain) == {"utter_greet": ["Hola"]}
+
+
+def test_a_name_yaml_reads_as_another_type_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a name"):
+        domain_intents(parse("intents:\n  - yes\n"))
 
 
 def test_intent_report_scores() -> None:

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from intake.assistant import Assistant as Client
-from tests.stack.conftest import Assistant, System
+from tests.stack.system import Assistant, System
 
 pytestmark = pytest.mark.stack
 

@@ -15,8 +15,7 @@ from intake.form_answers import MONTH_NAMES
 from intake.models import Case, CaseEvidence, ComplaintDraft, ConsentEvent, Contact, PersonRequest, as_utc
 from intake.settings import tracker_url
 from intake.sms_text import to_gsm7
-from tests.stack.conftest import STACK_REDIS_URL, System
-from tests.stack.test_conversations import _household, says
+from tests.stack.system import STACK_REDIS_URL, System, says, unused_household
 
 pytestmark = pytest.mark.stack
 REFERENCE = re.compile(r"BVM-[A-HJ-NP-Z2-9]{5}")
@@ -192,7 +191,7 @@ def test_a_complaint_can_be_cancelled_and_nothing_is_kept(system: System) -> Non
 
 
 def test_a_payment_question_in_the_middle_of_the_form_is_answered_and_the_form_resumes(system: System) -> None:
-    household = _household(system, with_next=True)
+    household = unused_household(system, with_next=True)
     phone = household["phone"]
     system.ask(phone, "quiero poner una queja")
     system.ask(phone, "1")

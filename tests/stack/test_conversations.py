@@ -16,8 +16,7 @@ from intake.db import engine_for, session_factory
 from intake.models import AssistantAnswer, Case, InboundMessage, OutboundMessage
 from intake.pseudonyms import pseudonym_for
 from intake.settings import tracker_url
-from intake.sms_text import to_gsm7
-from tests.stack.conftest import STACK_REDIS_URL, Assistant, System
+from tests.stack.system import STACK_REDIS_URL, Assistant, System, says, unused_household
 
 pytestmark = pytest.mark.stack
 TRACKER_REDIS_URL = tracker_url(STACK_REDIS_URL)  # the trackers' own database, as the stack derives it
@@ -43,35 +42,13 @@ def _spanish_date(iso: str) -> str:
     return f"{day.day} de {MONTHS[day.month - 1]} de {day.year}"
 
 
-def _household(system: System, *, with_next: bool = False, withheld: bool = False) -> dict[str, str]:
-    """An active household, not used by another test yet, with the payment situation a test needs."""
-    today = date.today().isoformat()
-    found = []
-    for household in system.beneficiaries:
-        if household["status"] != "active":
-            continue
-        payments = [p for p in system.payments if p["household_id"] == household["household_id"]]
-        has_next = any(p["status"] == "scheduled" and p["scheduled_date"] >= today for p in payments)
-        has_withheld = any(p["status"] == "withheld" for p in payments)
-        fresh = household["household_id"] not in system.used
-        if fresh and (not with_next or has_next) and (not withheld or has_withheld):
-            found.append(household)
-    system.used.add(found[0]["household_id"])
-    return found[0]
-
-
-def says(reply: str, expected: str) -> bool:
-    """`expected` is in `reply` as an SMS carries it (GSM-7: no á, í, ó, ú)."""
-    return to_gsm7(expected) in to_gsm7(reply)
-
-
 def _wrong_dni(dni: str) -> str:
     digits = dni.replace("-", "")
     return digits[:-1] + str((int(digits[-1]) + 1) % 10)
 
 
 def test_a_beneficiary_asks_when_they_get_paid_and_gets_the_registry_answer(system: System) -> None:
-    household = _household(system, with_next=True)
+    household = unused_household(system, with_next=True)
     phone = "whatsapp:" + household["phone"]  # WhatsApp keeps every accent
     greeting = system.ask(phone, "hola buenas")
     assert "Bono Vida Mejor" in greeting and "1. " in greeting and "5. Hablar con una persona" in greeting
@@ -116,7 +93,7 @@ def test_rasa_ranks_its_guesses_so_the_worker_can_ask_back(system: System, assis
 
 
 def test_the_menu_numbers_work_like_words(system: System) -> None:
-    household = _household(system, with_next=True)
+    household = unused_household(system, with_next=True)
     phone = household["phone"]
     system.ask(phone, "menu")
     assert "identidad" in system.ask(phone, "2")
@@ -127,7 +104,7 @@ def test_the_menu_numbers_work_like_words(system: System) -> None:
 
 
 def test_three_wrong_dnis_lock_lookups_from_that_phone(system: System) -> None:
-    household = _household(system, with_next=True)
+    household = unused_household(system, with_next=True)
     phone = household["phone"]
     system.ask(phone, "cuanto me van a pagar")
     first = system.ask(phone, _wrong_dni(household["dni"]))
@@ -141,7 +118,7 @@ def test_three_wrong_dnis_lock_lookups_from_that_phone(system: System) -> None:
 
 
 def test_a_withheld_payment_is_explained(system: System) -> None:
-    household = _household(system, withheld=True)
+    household = unused_household(system, withheld=True)
     phone = household["phone"]
     system.ask(phone, "xq no me pagaron el bono")
     reply = system.ask(phone, household["dni"])
@@ -155,7 +132,7 @@ def test_a_withheld_payment_is_explained(system: System) -> None:
 
 
 def test_messages_of_one_sender_are_answered_in_arrival_order(system: System) -> None:
-    phone = _household(system)["phone"]
+    phone = unused_household(system)["phone"]
     for body in ("hola", "que es el bono vida mejor", "muchas gracias", "adios"):
         system.send(phone, body)
     system.wait_reply(phone, 4)
@@ -167,7 +144,7 @@ def test_messages_of_one_sender_are_answered_in_arrival_order(system: System) ->
 
 
 def test_a_replayed_webhook_is_answered_once(system: System) -> None:
-    phone = _household(system)["phone"]
+    phone = unused_household(system)["phone"]
     sid = system.send(phone, "hola")
     system.send(phone, "hola", sid=sid)
     system.wait_reply(phone, 1)
@@ -178,7 +155,7 @@ def test_a_replayed_webhook_is_answered_once(system: System) -> None:
 
 
 def test_rasa_stopped_mid_conversation_answers_after_restart(system: System, assistant: Assistant) -> None:
-    phone = _household(system)["phone"]
+    phone = unused_household(system)["phone"]
     system.ask(phone, "hola")
     assistant.stop_rasa()
     try:
@@ -222,7 +199,7 @@ def test_rasa_trackers_hold_no_phone_number_and_no_dni(system: System) -> None:
 
 
 def test_rasa_trackers_hold_no_amount_date_place_reason_reference_or_staff_update(system: System) -> None:
-    household = _household(system, with_next=True, withheld=True)
+    household = unused_household(system, with_next=True, withheld=True)
     phone = household["phone"]
     payments = [p for p in system.payments if p["household_id"] == household["household_id"]]
     upcoming = min(

@@ -9,7 +9,7 @@ import requests
 from twilio.request_validator import RequestValidator
 
 from stack.processes import free_port, named, system_processes
-from tests.conftest import TWILIO_AUTH_TOKEN, base_env
+from tests.env import TWILIO_AUTH_TOKEN, base_env
 
 
 def test_the_fallback_process_spools_a_signed_message_with_no_database_configured(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from stack import action_server, rasa_server
 from stack.processes import action_env, named, rasa_env, system_processes
-from tests.conftest import base_env
+from tests.env import base_env
 
 APP_SECRETS = ("TWILIO_AUTH_TOKEN", "PSEUDONYM_KEY", "DATABASE_URL")
 

@@ -23,7 +23,7 @@ from intake.inbound import store_inbound
 from intake.migrations_runner import upgrade
 from intake.models import Case, CaseEvent, InboundMessage
 from stack.processes import Process, free_port, named, system_processes
-from tests.conftest import base_env, create_pg_database, drop_pg_database
+from tests.env import base_env, create_pg_database, drop_pg_database
 
 pytestmark = pytest.mark.stack
 COMPLAINTS = 1000
