@@ -79,7 +79,7 @@ def read_database(session: Session, now: datetime, reconcile_after_s: int) -> di
     inbound = dict.fromkeys(INBOUND_STATUSES, 0)
     for status, count in session.execute(
         select(InboundMessage.status, func.count()).group_by(InboundMessage.status)
-    ).tuples():
+    ):
         inbound[status] = count
     oldest = session.scalar(select(func.min(InboundMessage.received_at)).where(InboundMessage.status == "received"))
     latency = _latency_seconds(session)
@@ -93,7 +93,7 @@ def read_database(session: Session, now: datetime, reconcile_after_s: int) -> di
     outbound = dict.fromkeys(OUTBOUND_STATUSES, 0)
     for status, count in session.execute(
         select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status)
-    ).tuples():
+    ):
         outbound[status] = count
     failed_by_class = {
         klass or TECHNICAL: count
@@ -101,7 +101,7 @@ def read_database(session: Session, now: datetime, reconcile_after_s: int) -> di
             select(OutboundMessage.error_class, func.count())
             .where(OutboundMessage.status.in_(OUTBOUND_FAILED))
             .group_by(OutboundMessage.error_class)
-        ).tuples()
+        )
     }
     started = func.coalesce(OutboundMessage.sent_at, OutboundMessage.created_at)
     stuck = session.scalar(

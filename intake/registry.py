@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Generator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -45,7 +46,7 @@ def _fail(path: Path, line: int, column: str, problem: str) -> RegistryError:
     return RegistryError(f"{path}: line {line}, column {column}: {problem}")
 
 
-def _rows(path: Path, columns: list[str]) -> Iterator[tuple[int, dict[str, str]]]:
+def _rows(path: Path, columns: list[str]) -> Generator[tuple[int, dict[str, str]]]:
     """Yield (line number, row) after checking the header names exactly `columns`."""
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
@@ -90,37 +91,39 @@ def parse_beneficiaries(path: Path) -> list[dict[str, Any]]:
     seen: dict[str, int] = {}
     now = datetime.now(timezone.utc)
     out: list[dict[str, Any]] = []
-    for line, row in _rows(path, BENEFICIARY_COLUMNS):
-        household_id = row["household_id"]
-        if not household_id or len(household_id) > 32:
-            raise _fail(path, line, "household_id", "must be 1 to 32 characters")
-        if household_id in seen:
-            raise _fail(path, line, "household_id", f"{household_id!r} repeats line {seen[household_id]}")
-        seen[household_id] = line
-        dni = normalize_dni(row["dni"])
-        if dni is None:
-            raise _fail(path, line, "dni", "must be 13 digits, like 0801-1990-12345")
-        phone = normalize_phone(row["phone"])
-        if phone is None:
-            raise _fail(path, line, "phone", "must be E.164 (+504…) or 8 local digits")
-        for column in ("full_name", "department", "municipality"):
-            if not row[column]:
-                raise _fail(path, line, column, "is empty")
-        status = row["status"].lower()
-        if status not in HOUSEHOLD_STATUSES:
-            raise _fail(path, line, "status", f"must be one of {', '.join(sorted(HOUSEHOLD_STATUSES))}")
-        out.append(
-            {
-                "household_id": household_id,
-                "dni": dni,
-                "full_name": row["full_name"],
-                "phone": phone,
-                "department": row["department"],
-                "municipality": row["municipality"],
-                "status": status,
-                "updated_at": now,
-            }
-        )
+    # closing(): the first bad value raises inside the loop, and the file must close then, not when collected.
+    with closing(_rows(path, BENEFICIARY_COLUMNS)) as rows:
+        for line, row in rows:
+            household_id = row["household_id"]
+            if not household_id or len(household_id) > 32:
+                raise _fail(path, line, "household_id", "must be 1 to 32 characters")
+            if household_id in seen:
+                raise _fail(path, line, "household_id", f"{household_id!r} repeats line {seen[household_id]}")
+            seen[household_id] = line
+            dni = normalize_dni(row["dni"])
+            if dni is None:
+                raise _fail(path, line, "dni", "must be 13 digits, like 0801-1990-12345")
+            phone = normalize_phone(row["phone"])
+            if phone is None:
+                raise _fail(path, line, "phone", "must be E.164 (+504…) or 8 local digits")
+            for column in ("full_name", "department", "municipality"):
+                if not row[column]:
+                    raise _fail(path, line, column, "is empty")
+            status = row["status"].lower()
+            if status not in HOUSEHOLD_STATUSES:
+                raise _fail(path, line, "status", f"must be one of {', '.join(sorted(HOUSEHOLD_STATUSES))}")
+            out.append(
+                {
+                    "household_id": household_id,
+                    "dni": dni,
+                    "full_name": row["full_name"],
+                    "phone": phone,
+                    "department": row["department"],
+                    "municipality": row["municipality"],
+                    "status": status,
+                    "updated_at": now,
+                }
+            )
     return out
 
 
@@ -136,43 +139,45 @@ def parse_payments(path: Path, known_households: set[str]) -> list[dict[str, Any
     """Every payment of the file, validated against the households that will exist."""
     seen: dict[tuple[str, str], int] = {}
     out: list[dict[str, Any]] = []
-    for line, row in _rows(path, PAYMENT_COLUMNS):
-        household_id = row["household_id"]
-        if household_id not in known_households:
-            raise _fail(path, line, "household_id", f"{household_id!r} is not in the registry")
-        cycle = row["cycle"]
-        if not _parse_cycle(cycle):
-            raise _fail(path, line, "cycle", "must be YYYY-MM, like 2026-06")
-        key = (household_id, cycle)
-        if key in seen:
-            raise _fail(path, line, "cycle", f"{household_id} {cycle} repeats line {seen[key]}")
-        seen[key] = line
-        try:
-            scheduled = date.fromisoformat(row["scheduled_date"])
-        except ValueError:
-            raise _fail(path, line, "scheduled_date", "must be a date YYYY-MM-DD") from None
-        try:
-            amount = Decimal(row["amount_lps"])
-        except InvalidOperation:
-            raise _fail(path, line, "amount_lps", "must be a number of lempiras, like 2500.00") from None
-        if not amount.is_finite() or amount < 0 or amount >= Decimal("100000000"):
-            raise _fail(path, line, "amount_lps", "must be between 0 and 99,999,999.99")
-        status = row["status"].lower()
-        if status not in PAYMENT_STATUSES:
-            raise _fail(path, line, "status", f"must be one of {', '.join(sorted(PAYMENT_STATUSES))}")
-        if not row["collection_point"]:
-            raise _fail(path, line, "collection_point", "is empty")
-        out.append(
-            {
-                "household_id": household_id,
-                "cycle": cycle,
-                "scheduled_date": scheduled,
-                "amount_lps": amount.quantize(Decimal("0.01")),
-                "status": status,
-                "collection_point": row["collection_point"],
-                "reason": row["reason"],
-            }
-        )
+    # closing(): the first bad value raises inside the loop, and the file must close then, not when collected.
+    with closing(_rows(path, PAYMENT_COLUMNS)) as rows:
+        for line, row in rows:
+            household_id = row["household_id"]
+            if household_id not in known_households:
+                raise _fail(path, line, "household_id", f"{household_id!r} is not in the registry")
+            cycle = row["cycle"]
+            if not _parse_cycle(cycle):
+                raise _fail(path, line, "cycle", "must be YYYY-MM, like 2026-06")
+            key = (household_id, cycle)
+            if key in seen:
+                raise _fail(path, line, "cycle", f"{household_id} {cycle} repeats line {seen[key]}")
+            seen[key] = line
+            try:
+                scheduled = date.fromisoformat(row["scheduled_date"])
+            except ValueError:
+                raise _fail(path, line, "scheduled_date", "must be a date YYYY-MM-DD") from None
+            try:
+                amount = Decimal(row["amount_lps"])
+            except InvalidOperation:
+                raise _fail(path, line, "amount_lps", "must be a number of lempiras, like 2500.00") from None
+            if not amount.is_finite() or amount < 0 or amount >= Decimal("100000000"):
+                raise _fail(path, line, "amount_lps", "must be between 0 and 99,999,999.99")
+            status = row["status"].lower()
+            if status not in PAYMENT_STATUSES:
+                raise _fail(path, line, "status", f"must be one of {', '.join(sorted(PAYMENT_STATUSES))}")
+            if not row["collection_point"]:
+                raise _fail(path, line, "collection_point", "is empty")
+            out.append(
+                {
+                    "household_id": household_id,
+                    "cycle": cycle,
+                    "scheduled_date": scheduled,
+                    "amount_lps": amount.quantize(Decimal("0.01")),
+                    "status": status,
+                    "collection_point": row["collection_point"],
+                    "reason": row["reason"],
+                }
+            )
     return out
 
 

@@ -48,6 +48,7 @@ def rasa() -> Iterator[Assistant]:
     url = f"http://127.0.0.1:{server.server_address[1]}"
     yield Assistant(url, url, 5, "s" * 32)
     server.shutdown()
+    server.server_close()
     FakeRasa.status = 200
 
 

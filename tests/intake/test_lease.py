@@ -103,6 +103,8 @@ def test_a_holder_killed_mid_turn_frees_the_contact_within_the_lease(client: red
     finally:
         if holder.poll() is None:
             holder.kill()
+            holder.wait(10)
+        holder.stdout.close()
 
 
 def test_the_production_lease_outlives_a_20_second_redis_pause_between_renewals() -> None:

@@ -21,7 +21,8 @@ def _demo(tmp_path: Path, households: int = 40, seed: int = 3) -> tuple[Path, Pa
 
 
 def _rewrite(path: Path, line: int, column: str, value: str) -> None:
-    rows = list(csv.reader(path.open(encoding="utf-8")))
+    with path.open(encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
     rows[line - 1][rows[0].index(column)] = value
     with path.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(rows)

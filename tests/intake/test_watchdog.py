@@ -57,5 +57,6 @@ def test_a_stuck_worker_exits_for_a_restart_and_takes_its_pool_with_it() -> None
         # The pool's process is gone too (killed; its zombie, if any, is reaped by init).
         stat = Path(f"/proc/{child}/stat")
         assert not stat.exists() or stat.read_text().split()[2] == "Z"
+        worker.stdout.close()
     finally:
         client.delete("celery")

@@ -2,8 +2,8 @@
 those who said BAJA, at the set pace (real workers, PostgreSQL, Redis, the Twilio stand-in).
 
 The same run over 10,000 households is `make bench` (bench/campaign.py), with its figures in
-docs/performance.md; here it is 3,000, so the suite stays short: the promises do not depend on
-the size, and the dispatcher's chunks (1,000 rows) are crossed three times."""
+docs/performance.md; here it is 2,400, so the suite stays short: the promises do not depend on
+the size, and the dispatcher makes its rows in three chunks (1,000 rows each at most)."""
 
 from __future__ import annotations
 
@@ -16,17 +16,19 @@ from bench.campaign import run
 
 pytestmark = pytest.mark.stack
 CAMPAIGN_REDIS_URL = os.environ.get("TEST_CAMPAIGN_REDIS_URL", "redis://127.0.0.1:6379/6")
-HOUSEHOLDS = 3_000
-# Under what one box sends with the chaos suite running beside it (docs/performance.md): the
-# pace is the dispatcher's to keep, not the machine's to reach.
-RATE = 40.0
+HOUSEHOLDS = 2_400
+# Well under what one box sends with the chaos suite running beside it: the pace is the
+# dispatcher's to keep, not the machine's to reach. 40/s held on an earlier machine; on the one of
+# 2026-11-27 the same code reached a median of 28-30/s at 40/s asked, alone or beside the chaos
+# suite, and held 25/s exactly (docs/performance.md). 20/s leaves room on a slower box.
+RATE = 20.0
 
 
 def test_a_campaign_sends_once_per_household_at_its_pace_through_a_worker_kill(tmp_path: Path) -> None:
     result = run(HOUSEHOLDS, RATE, CAMPAIGN_REDIS_URL, tmp_path, opt_out_every=50, kill_at=0.4)
     print(result.report())  # in the log of a failed run
     assert result.killed_after > 0, "the worker should have been killed mid-run"
-    assert len(result.opted_out) == HOUSEHOLDS // 50 and result.eligible == HOUSEHOLDS - 60
+    assert len(result.opted_out) == HOUSEHOLDS // 50 and result.eligible == HOUSEHOLDS - HOUSEHOLDS // 50
     assert result.problems() == []
 
 
