@@ -77,9 +77,7 @@ class Snapshot:
 def read_database(session: Session, now: datetime, reconcile_after_s: int) -> dict[str, object]:
     """The database's part of a Snapshot (a handful of aggregate queries, no row is loaded)."""
     inbound = dict.fromkeys(INBOUND_STATUSES, 0)
-    for status, count in session.execute(
-        select(InboundMessage.status, func.count()).group_by(InboundMessage.status)
-    ):
+    for status, count in session.execute(select(InboundMessage.status, func.count()).group_by(InboundMessage.status)):
         inbound[status] = count
     oldest = session.scalar(select(func.min(InboundMessage.received_at)).where(InboundMessage.status == "received"))
     latency = _latency_seconds(session)
@@ -91,9 +89,7 @@ def read_database(session: Session, now: datetime, reconcile_after_s: int) -> di
         ).where(InboundMessage.status == "processed", InboundMessage.processed_at.is_not(None))
     ).one()
     outbound = dict.fromkeys(OUTBOUND_STATUSES, 0)
-    for status, count in session.execute(
-        select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status)
-    ):
+    for status, count in session.execute(select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status)):
         outbound[status] = count
     failed_by_class = {
         klass or TECHNICAL: count
