@@ -38,6 +38,7 @@ COMPLAINT = [
 # server look up the registry through intake's internal API.
 PAYMENT = ["hola", "cuando me toca cobrar", "{dni}", "y donde cobro"]
 QUEUE_SLACK = 5  # conversation tasks allowed beyond one per waiting contact (a sweep in flight, a redelivery)
+WAIT_MEMORY_S = 5.0  # how long a contact answered counts as waiting for the queue's bound (QueueSampler.over_bound)
 
 
 @dataclass
@@ -266,13 +267,26 @@ class QueueSampler:
         return self.samples
 
     def over_bound(self) -> list[dict[str, Any]]:
-        """Samples where more conversation tasks were queued than waiting contacts + QUEUE_SLACK. The
-        waiting count is read just after the queue, so a contact answered in between could only lower it."""
-        return [
-            s
-            for s in self.samples
-            if "turns" in s and "waiting_contacts" in s and s["turns"] > s["waiting_contacts"] + QUEUE_SLACK
-        ]
+        """Samples where more conversation tasks were queued than contacts waiting + QUEUE_SLACK.
+
+        A queued task belongs to a contact that was waiting when it was queued, and it stays in the
+        queue until a worker takes it, even when an earlier turn has answered that contact in the
+        meantime: so the contacts are those waiting at any sample of the last WAIT_MEMORY_S, not
+        only at this one. On a slow box the worker takes seconds to reach such a task, and the
+        bound must not count that lag as growth. It still catches what it is for: a queue that
+        grows with messages or sweeps rather than with contacts."""
+        out = []
+        for n, s in enumerate(self.samples):
+            if "turns" not in s:
+                continue
+            recent = [
+                r["waiting_contacts"]
+                for r in self.samples[: n + 1]
+                if "waiting_contacts" in r and s["at"] - r["at"] <= WAIT_MEMORY_S
+            ]
+            if recent and s["turns"] > max(recent) + QUEUE_SLACK:
+                out.append(s)
+        return out
 
 
 @dataclass

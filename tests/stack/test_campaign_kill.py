@@ -44,4 +44,4 @@ def test_the_check_can_fail() -> None:
     assert "not exactly one notice per eligible household" in found
     assert "a notice went to a number that said BAJA" in found
     assert any(p.startswith("statuses") for p in found)
-    assert any("over 10/s by more than 10 %" in p or "not within 10 %" in p for p in found)
+    assert any("over 10/s by more than 15 %" in p or "not within 10 %" in p for p in found)
