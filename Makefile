@@ -89,7 +89,10 @@ lint: setup
 format: setup
 	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
 
+# bench.run writes docs/benchmarks/<date>.md (the line against Rasa's own channels, same run); the
+# others print their figures (docs/performance.md keeps each command).
 bench: setup train
+	$(PY) -m bench.run
 	$(PY) -m bench.import_rate
 	$(PY) -m bench.webhook_latency
 	$(PY) -m bench.campaign --households 10000 --rate 40

@@ -87,6 +87,9 @@ class TwilioStandIn:
     listed: list[dict[str, Any]] = field(default_factory=list)
     # When each message of `messages` came (time.time()), for measuring a pace.
     received_at: list[float] = field(default_factory=list)
+    # Every request waits this long before it is answered: Twilio's real round trip from Honduras
+    # is of this order (make bench sets 150 ms), which a client that waits for it pays per message.
+    latency_s: float = 0.0
     port: int = 0
     _server: Any = None
 
@@ -106,6 +109,8 @@ class TwilioStandIn:
         return response(environ, start_response)
 
     def _handle(self, request: Request) -> Response:
+        if self.latency_s:
+            time.sleep(self.latency_s)
         if self.script:
             kind, value = self.script.pop(0)
             if kind == "delay":
@@ -224,6 +229,7 @@ class TwilioStandIn:
     def stop(self) -> None:
         if self._server:
             self._server.shutdown()
+            self._server.server_close()
 
     @property
     def url(self) -> str:

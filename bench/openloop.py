@@ -1,0 +1,121 @@
+"""Open-loop HTTP load: each request leaves at its scheduled time whatever the server does, and its
+latency runs from that time, so a slow server cannot hide its queue by slowing the load down."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+
+# (path and query, form fields, headers) of request number n.
+Request = tuple[str, dict[str, str], dict[str, str]]
+
+
+@dataclass
+class Outcome:
+    """What one rate did: latencies of the answered requests (seconds) and what went wrong."""
+
+    rate: float
+    seconds: float
+    sent: int = 0
+    latencies_s: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)  # "HTTP 503", "timeout", "ClientOSError"
+    late_start_s: float = 0.0  # how far behind its schedule the generator itself fell, at worst
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+    def percentile_ms(self, q: float) -> float | None:
+        """The q-quantile of the latencies in ms; an unanswered request counts as slower than all."""
+        if not self.sent:
+            return None
+        ordered = sorted(self.latencies_s) + [float("inf")] * self.error_count
+        value = ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+        return None if value == float("inf") else value * 1000
+
+    def mean_ms(self) -> float | None:
+        return statistics.fmean(self.latencies_s) * 1000 if self.latencies_s else None
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "rate": self.rate,
+            "seconds": self.seconds,
+            "sent": self.sent,
+            "answered": len(self.latencies_s),
+            "errors": dict(self.errors),
+            "p50_ms": self.percentile_ms(0.50),
+            "p90_ms": self.percentile_ms(0.90),
+            "p99_ms": self.percentile_ms(0.99),
+            "max_ms": max(self.latencies_s) * 1000 if self.latencies_s else None,
+            "late_start_ms": round(self.late_start_s * 1000, 1),
+        }
+
+
+def offer(
+    base_url: str,
+    request_for: Callable[[int], Request],
+    rate: float,
+    seconds: float,
+    ok_statuses: tuple[int, ...] = (200, 204),
+    timeout_s: float = 15.0,
+    connections: int = 512,
+) -> Outcome:
+    """Send `rate` requests a second for `seconds` (POST, form-encoded) and wait for every answer.
+
+    Requests are built before the clock starts, so building them costs the schedule nothing.
+    Twilio waits 15 s for a webhook, then gives up: so does this."""
+    total = max(1, int(rate * seconds))
+    prepared = [request_for(n) for n in range(total)]
+    return asyncio.run(_offer(base_url, prepared, rate, seconds, ok_statuses, timeout_s, connections))
+
+
+async def _offer(
+    base_url: str,
+    prepared: list[Request],
+    rate: float,
+    seconds: float,
+    ok_statuses: tuple[int, ...],
+    timeout_s: float,
+    connections: int,
+) -> Outcome:
+    outcome = Outcome(rate, seconds)
+    timeout = aiohttp.ClientTimeout(total=timeout_s)
+    # Keep-alive connections, as Twilio's own webhook clients reuse theirs; `limit` bounds them.
+    connector = aiohttp.TCPConnector(limit=connections, ttl_dns_cache=300)
+    async with aiohttp.ClientSession(base_url, timeout=timeout, connector=connector) as session:
+
+        async def one(path: str, form: dict[str, str], headers: dict[str, str], scheduled: float) -> None:
+            try:
+                async with session.post(path, data=form, headers=headers) as response:
+                    await response.read()
+                    status = response.status
+            except TimeoutError:
+                outcome.errors["timeout"] = outcome.errors.get("timeout", 0) + 1
+                return
+            except aiohttp.ClientError as error:
+                name = type(error).__name__
+                outcome.errors[name] = outcome.errors.get(name, 0) + 1
+                return
+            if status in ok_statuses:
+                outcome.latencies_s.append(time.perf_counter() - scheduled)
+            else:
+                outcome.errors[f"HTTP {status}"] = outcome.errors.get(f"HTTP {status}", 0) + 1
+
+        start = time.perf_counter() + 0.2
+        tasks = []
+        for n, (path, form, headers) in enumerate(prepared):
+            scheduled = start + n / rate
+            wait = scheduled - time.perf_counter()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            else:
+                outcome.late_start_s = max(outcome.late_start_s, -wait)
+            tasks.append(asyncio.create_task(one(path, form, headers, scheduled)))
+            outcome.sent += 1
+        await asyncio.gather(*tasks)
+    return outcome

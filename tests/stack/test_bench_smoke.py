@@ -1,0 +1,72 @@
+"""`make bench` cannot rot: its smoke run measures the line for a few seconds and writes a report, and
+the peer's Twilio channel (bench/rasa_twilio_peer.py) posts to the stand-in from Rasa's environment."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import textwrap
+from datetime import date
+
+import pytest
+
+from bench.openloop import offer
+from bench.run import main as bench_main
+from stack.paths import ROOT, VAR
+from stack.twilio_standin import TwilioStandIn
+
+pytestmark = pytest.mark.stack
+ACCOUNT, TOKEN = "AC" + "c" * 32, "peer-token"
+
+
+def test_the_smoke_run_measures_the_line_and_writes_its_report() -> None:
+    assert bench_main(["--smoke"]) == 0
+    stem = VAR / "bench-smoke" / date.today().isoformat()
+    results = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
+    (five, ten) = results["acknowledgement"]
+    assert (five["system"], five["rate"], ten["rate"]) == ("line", 5.0, 10.0)
+    for figure in (five, ten):
+        run = figure["median_run"]
+        assert run["sent"] == run["answered"] and not run["errors"], run
+        assert 0 < run["p50_ms"] < 1000
+    report = stem.with_suffix(".md").read_text(encoding="utf-8")
+    assert "| line | 5/s |" in report and "not measured in this run" in report
+
+
+def test_the_open_loop_counts_an_unanswered_request_as_slower_than_every_answer() -> None:
+    # Nothing listens on port 1: every request fails, and no percentile pretends otherwise.
+    outcome = offer("http://127.0.0.1:1", lambda n: ("/", {}, {}), rate=20, seconds=0.25, timeout_s=2)
+    assert outcome.sent == 5 and outcome.error_count == 5 and not outcome.latencies_s
+    assert outcome.percentile_ms(0.5) is None and outcome.summary()["answered"] == 0
+
+
+def test_the_peer_channel_posts_rasa_s_replies_to_the_stand_in_not_to_twilio() -> None:
+    standin = TwilioStandIn(ACCOUNT, TOKEN).start()
+    try:
+        script = textwrap.dedent(
+            f"""
+            import asyncio
+            from bench.rasa_twilio_peer import StandInTwilioInput
+            channel = StandInTwilioInput.from_credentials(
+                {{"account_sid": "{ACCOUNT}", "auth_token": "{TOKEN}", "twilio_number": "+50422220000",
+                  "api_url": "{standin.url}"}}
+            )
+            out = channel.get_output_channel()
+            assert channel.name() == "twilio" and out.api.base_url == "{standin.url}", out.api.base_url
+            asyncio.run(out.send_text_message("+50499990000", "Hola.\\n\\nEste es el menú."))
+            """
+        )
+        done = subprocess.run(
+            [str(ROOT / ".venv-rasa" / "bin" / "python"), "-c", script],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        # Rasa's twilio channel sends each paragraph as its own message, as it ships.
+        assert [m["Body"] for m in standin.messages] == ["Hola.", "Este es el menú."]
+        assert {m["To"] for m in standin.messages} == {"+50499990000"}
+    finally:
+        standin.stop()
