@@ -230,7 +230,8 @@ def saturation(
     progress: Callable[[str], None],
     ceiling: float = 4000.0,
 ) -> tuple[float, list[dict[str, object]]]:
-    """The highest rate with p99 under 1 s and no error: doubling, then halving the gap (5 % steps)."""
+    """The highest rate with p99 under 1 s and no error: doubling (or halving) from `start` to a
+    bracket, then halving the gap to 5 %."""
     tried: list[dict[str, object]] = []
 
     def holds(rate: float) -> bool:
@@ -242,11 +243,20 @@ def saturation(
         progress(f"{system} saturation {rate:.0f}/s: p99 {_ms(p99)}, {outcome.error_count} errors, holds={ok}")
         return ok
 
-    good, bad = 0.0, None
-    rate = start
-    while rate <= ceiling and holds(rate):
-        good, rate = rate, rate * 2
-    bad = min(rate, ceiling * 2)
+    good, rate = 0.0, start
+    if holds(rate):
+        while rate * 2 <= ceiling and holds(rate * 2):
+            rate *= 2
+        good, bad = rate, rate * 2
+    else:
+        # Not even the first rate holds: halve until one does (or 1/s, below which nothing is offered).
+        bad = rate
+        while rate > 1:
+            rate /= 2
+            if holds(rate):
+                good = rate
+                break
+            bad = rate
     while good and bad - good > 0.05 * good:
         middle = (good + bad) / 2
         if holds(middle):

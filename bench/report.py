@@ -134,6 +134,9 @@ def write(results: dict[str, Any], command: str, day: date | None = None, direct
         lines.append(f"- Goal ≥ {goal:,.0f}/s: {'met' if line_rate >= goal else 'missed'} ({line_rate:,.0f}/s).")
     if line_rate and peer_rate:
         lines.append(f"- The line holds {line_rate / peer_rate:,.0f}× the peer's rate (goal ≥ 20×).")
+    notes = results.get("notes", [])
+    if notes:
+        lines += ["", "## Notes on this run", "", *(f"- {note}" for note in notes)]
     report = stem.with_suffix(".md")
     report.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")
     return report
