@@ -24,6 +24,7 @@ import requests
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
+from bench.common import SECRETS
 from intake.db import session_factory
 from intake.demo_staff import create_demo_staff
 from intake.migrations_runner import upgrade
@@ -96,11 +97,7 @@ def main() -> None:
         "TWILIO_ACCOUNT_SID": SID,
         "TWILIO_AUTH_TOKEN": TOKEN,
         "TWILIO_API_URL": twilio.url,
-        "PSEUDONYM_KEY": "bench-pseudonym-key-0123456789",
-        "COMMITTEE_SAMPLE_KEY": "bench-committee-sample-key-0123456789",
-        "INTERNAL_API_TOKEN": "bench-internal-token-0123456789",
-        "RASA_API_TOKEN": "bench-rasa-api-token-0123456789abcdef",
-        "ACTION_SERVER_TOKEN": "bench-action-server-token-0123456789",
+        **SECRETS,
         "RASA_URL": f"http://127.0.0.1:{free_port()}",
         "ACTION_SERVER_URL": f"http://127.0.0.1:{free_port()}",
         "INTERNAL_PORT": str(free_port()),

@@ -33,7 +33,7 @@ import redis
 import yaml
 from twilio.request_validator import RequestValidator
 
-from bench.common import fresh_database
+from bench.common import SECRETS, fresh_database
 from bench.openloop import Outcome, Request, offer
 from intake.migrations_runner import upgrade
 from stack.paths import MODEL, ROOT, rasa_bin
@@ -111,11 +111,7 @@ def base_env(database_url: str, port: int, standin: TwilioStandIn) -> dict[str, 
         "TWILIO_ACCOUNT_SID": "",  # the line only acknowledges here: nothing is sent
         "TWILIO_AUTH_TOKEN": TOKEN,
         "TWILIO_API_URL": standin.url,
-        "PSEUDONYM_KEY": "bench-pseudonym-key-0123456789",
-        "COMMITTEE_SAMPLE_KEY": "bench-committee-sample-key-0123456789",
-        "INTERNAL_API_TOKEN": "bench-internal-token-0123456789",
-        "RASA_API_TOKEN": "bench-rasa-api-token-0123456789abcdef",
-        "ACTION_SERVER_TOKEN": "bench-action-server-token-0123456789",
+        **SECRETS,
         "LOG_LEVEL": "WARNING",
         "RASA_URL": f"http://127.0.0.1:{free_port()}",
         "ACTION_SERVER_URL": f"http://127.0.0.1:{free_port()}",

@@ -6,6 +6,15 @@ import secrets
 from pathlib import Path
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+# The secrets a benchmark's system is started with: long enough for intake.settings' checks,
+# never used outside a benchmark.
+SECRETS = {
+    "PSEUDONYM_KEY": "bench-pseudonym-key-0123456789",
+    "COMMITTEE_SAMPLE_KEY": "bench-committee-sample-key-0123456789",
+    "INTERNAL_API_TOKEN": "bench-internal-token-0123456789",
+    "RASA_API_TOKEN": "bench-rasa-api-token-0123456789abcdef",
+    "ACTION_SERVER_TOKEN": "bench-action-server-token-0123456789",
+}
 
 
 def fresh_database(kind: str, directory: Path) -> str:

@@ -22,7 +22,7 @@ import redis
 import requests
 from twilio.request_validator import RequestValidator
 
-from bench.common import fresh_database
+from bench.common import SECRETS, fresh_database
 from intake.migrations_runner import upgrade
 from stack.processes import Process, free_port, system_processes
 
@@ -56,11 +56,7 @@ def main() -> None:
         "DATABASE_URL": database_url,
         "REDIS_URL": BENCH_REDIS,
         "TWILIO_AUTH_TOKEN": TOKEN,
-        "PSEUDONYM_KEY": "bench-pseudonym-key-0123456789",
-        "COMMITTEE_SAMPLE_KEY": "bench-committee-sample-key-0123456789",
-        "INTERNAL_API_TOKEN": "bench-internal-token-0123456789",
-        "RASA_API_TOKEN": "bench-rasa-api-token-0123456789abcdef",
-        "ACTION_SERVER_TOKEN": "bench-action-server-token-0123456789",
+        **SECRETS,
         "LOG_LEVEL": "WARNING",
         "RASA_URL": "http://127.0.0.1:1",
         "ACTION_SERVER_URL": "http://127.0.0.1:1",

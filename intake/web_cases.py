@@ -22,7 +22,7 @@ from intake.handoffs import end_handoff, start_handoff
 from intake.models import Case, CaseCategory, CaseEvent, Staff
 from intake.runtime import runtime
 from intake.staff_views import Filters, case_detail, case_queue, team_load, whatsapp_window_closed
-from intake.web_staff import CANNED, actor, already_sent, login_required, reply_key, send_after_commit
+from intake.web_staff import CANNED, actor, already_sent, login_required, reply_form, send_after_commit
 
 bp = Blueprint("cases", __name__, url_prefix="/staff")
 DECISIONS = {
@@ -110,10 +110,7 @@ def reveal(reference: str) -> ResponseReturnValue:
 def reply(reference: str) -> ResponseReturnValue:
     case = _case(reference, "reply")
     rt = runtime()
-    text = request.form.get("text", "").strip() or CANNED.get(request.form.get("canned", ""), "")
-    key = reply_key(f"staff-reply:{case.id}")
-    if key is None:
-        abort(400)
+    text, key = reply_form(f"staff-reply:{case.id}")
     if not text or already_sent(key):
         return redirect(url_for("cases.case_page", reference=reference))
     start_handoff(g.db, case.contact_id, g.staff.id, case.id, rt.now())

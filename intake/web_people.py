@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
@@ -18,7 +18,7 @@ from intake.person_requests import close as close_request
 from intake.person_requests import take as take_request
 from intake.runtime import runtime
 from intake.staff_views import local
-from intake.web_staff import CANNED, actor, already_sent, login_required, reply_key, send_after_commit
+from intake.web_staff import CANNED, actor, already_sent, login_required, reply_form, send_after_commit
 
 bp = Blueprint("people", __name__, url_prefix="/staff/people")
 
@@ -76,10 +76,7 @@ def person_take(request_id: int) -> ResponseReturnValue:
 def person_reply(request_id: int) -> ResponseReturnValue:
     found = _request(request_id, "work")
     rt = runtime()
-    text = request.form.get("text", "").strip() or CANNED.get(request.form.get("canned", ""), "")
-    key = reply_key(f"person:{found.id}")
-    if key is None:
-        abort(400)
+    text, key = reply_form(f"person:{found.id}")
     if text and not already_sent(key):
         take_request(g.db, g.staff, found, rt.now())
         last = g.db.scalar(

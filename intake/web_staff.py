@@ -149,5 +149,13 @@ def reply_key(prefix: str) -> str | None:
     return f"{prefix}:{nonce}"
 
 
+def reply_form(prefix: str) -> tuple[str, str]:
+    """A staff reply's text (typed, or a ready-made one) and its once-only key; 400 without a valid nonce."""
+    key = reply_key(prefix)
+    if key is None:
+        abort(400)
+    return request.form.get("text", "").strip() or CANNED.get(request.form.get("canned", ""), ""), key
+
+
 def already_sent(key: str) -> bool:
     return g.db.scalar(select(OutboundMessage.id).where(OutboundMessage.key == key)) is not None
