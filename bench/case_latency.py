@@ -25,6 +25,7 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from bench.common import SECRETS
+from bench.turns import COMPLAINT
 from intake.db import session_factory
 from intake.demo_staff import create_demo_staff
 from intake.migrations_runner import upgrade
@@ -37,7 +38,7 @@ TOKEN = "bench-auth-token-0123456789abcdef"
 PUBLIC = "https://linea.example.hn"
 REDIS_URL = "redis://127.0.0.1:6379/11"
 SID = "AC" + "3" * 32
-SETUP = ["me cobraron 200 lempiras en la alcaldia para darme el bono", "3", "Choluteca", "1"]
+SETUP = COMPLAINT[:-1]  # up to the summary; the last message confirms it
 
 
 class Line:
@@ -76,7 +77,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--complaints", type=int, default=60)
     parser.add_argument("--rate", type=float, default=1.0, help="confirming messages per second")
-    parser.add_argument("--workers", type=int, default=2, help="Celery worker concurrency")
+    parser.add_argument("--workers", type=int, default=None, help="Celery worker concurrency (WORKER_CONCURRENCY)")
     args = parser.parse_args()
 
     ensure_model(quiet=True)

@@ -194,10 +194,16 @@ def measure(
     between: Callable[[], None],
     stop_when_failing: bool,
     progress: Callable[[str], None],
+    warmup_s: float = 0.0,
 ) -> list[RateFigure]:
     figures = []
     for rate in rates:
         figure = RateFigure(system, rate)
+        if warmup_s > 0:
+            # Discarded: a rate's first seconds open the client's connections and wake the server's
+            # threads, and ran up to 700x slower than the runs after them (docs/benchmarks/2026-11-27.md).
+            offer(base_url, request_for, rate, warmup_s, ok_statuses=(200, 204))
+            between()
         for repeat in range(repeats):
             if stop_when_failing and figure.runs and not figure.survived():
                 break  # one run that collapses says it; more would only pile work on a peer that cannot keep up
@@ -277,6 +283,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--rates", default="5,10,20,50,100,200,300,500")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup-seconds", type=float, default=3.0, help="a discarded run before each rate's")
     parser.add_argument("--twilio-latency-ms", type=float, default=150.0)
     parser.add_argument("--saturation-seconds", type=float, default=10.0)
     parser.add_argument("--skip-saturation", action="store_true")
@@ -294,7 +301,11 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     for url in (BROKER, TRACKERS):
         redis.Redis.from_url(url).flushdb()
     env = base_env(database_url, free_port(), standin)
-    results: dict[str, object] = {"twilio_latency_ms": args.twilio_latency_ms, "seconds": args.seconds}
+    results: dict[str, object] = {
+        "twilio_latency_ms": args.twilio_latency_ms,
+        "seconds": args.seconds,
+        "warmup_seconds": args.warmup_seconds,
+    }
     line = start_line(env, workdir)
     try:
         line.wait_ready(60)
@@ -306,7 +317,16 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
 
         progress("the line's acknowledgement")
         line_figures = measure(
-            "line", line_url, line_request, rates, args.repeats, args.seconds, flush_queue, False, progress
+            "line",
+            line_url,
+            line_request,
+            rates,
+            args.repeats,
+            args.seconds,
+            flush_queue,
+            False,
+            progress,
+            args.warmup_seconds,
         )
         line_saturation: tuple[float, list[dict[str, object]]] = (0.0, [])
         if not args.skip_saturation:
@@ -335,6 +355,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                 lambda: settle(standin),
                 True,
                 progress,
+                args.warmup_seconds,
             )
         if peer and not args.skip_saturation:
             peer_saturation = saturation(

@@ -13,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display on a server
 import matplotlib.pyplot as plt
 
+from bench import report_turns
 from stack.paths import ROOT
 
 REPORTS = ROOT / "docs" / "benchmarks"
@@ -134,6 +135,7 @@ def write(results: dict[str, Any], command: str, day: date | None = None, direct
         lines.append(f"- Goal ≥ {goal:,.0f}/s: {'met' if line_rate >= goal else 'missed'} ({line_rate:,.0f}/s).")
     if line_rate and peer_rate:
         lines.append(f"- The line holds {line_rate / peer_rate:,.0f}× the peer's rate (goal ≥ 20×).")
+    lines += report_turns.sections(results.get("endtoend", {}), stem)
     notes = results.get("notes", [])
     if notes:
         lines += ["", "## Notes on this run", "", *(f"- {note}" for note in notes)]

@@ -1,36 +1,82 @@
 """`make bench`: every benchmark in one run, written to docs/benchmarks/<date>.md (and .json), progress on stdout.
 
-.venv/bin/python -m bench.run            # the whole run (about 20 minutes)
+.venv/bin/python -m bench.run            # the whole run (about 80 minutes)
+.venv/bin/python -m bench.run --phases endtoend --step-seconds 60   # one phase again, kept beside the rest
 .venv/bin/python -m bench.run --smoke    # a few seconds at tiny rates, into var/bench-smoke/ (the suite)
+
+Phases: `acknowledgement` (figures 1 and 2, bench/channels.py), `endtoend` (figures 3 to 8,
+bench/endtoend.py) and `training` (the Rasa model trained from scratch, timed). A run of some
+phases keeps the others' figures from the same day's JSON, and the report says which came from
+where.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
+from datetime import date
+from typing import Any
 
-from bench import channels, report
+from bench import channels, endtoend, footprint, report
 from stack.paths import VAR
+
+PHASES = ("acknowledgement", "endtoend", "training")
+
+
+def progress(line: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {line}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="tiny rates, one short run each, report under var/")
+    parser.add_argument("--phases", default=",".join(PHASES), help="which phases to run, comma-separated")
+    parser.add_argument("--step-seconds", type=float, default=100.0, help="each sustained rate (figure 3)")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite", help="figures 3 to 8")
     args = parser.parse_args(argv)
+    phases = ["acknowledgement"] if args.smoke else [p.strip() for p in args.phases.split(",") if p.strip()]
+    unknown = set(phases) - set(PHASES)
+    if unknown:
+        parser.error(f"unknown phase(s) {', '.join(sorted(unknown))}; the phases are {', '.join(PHASES)}")
     started = time.monotonic()
-    # The smoke run skips the peer (Rasa takes half a minute to load); tests/stack/test_bench_smoke.py
-    # checks the peer's channel on its own, in Rasa's environment.
-    smoke = ["--rates", "5,10", "--repeats", "1", "--seconds", "1", "--skip-saturation", "--skip-peer"]
-    options = smoke if args.smoke else []
-    print(f"bench: acknowledgement and saturation, line vs Rasa's twilio channel {' '.join(options)}", flush=True)
-    results = channels.main(options)
+    directory = VAR / "bench-smoke" if args.smoke else report.REPORTS
+    earlier = directory / f"{date.today().isoformat()}.json"
+    results: dict[str, Any] = {}
+    if not args.smoke and earlier.exists():
+        results = json.loads(earlier.read_text(encoding="utf-8"))
+    results.setdefault("commands", {})
+    results.setdefault("notes", [])
+    if "acknowledgement" in phases:
+        # The smoke run skips the peer (Rasa takes half a minute to load); tests/stack/test_bench_smoke.py
+        # checks the peer's channel on its own, in Rasa's environment.
+        smoke = ["--rates", "5,10", "--repeats", "1", "--seconds", "1", "--skip-saturation", "--skip-peer"]
+        options = [*smoke, "--warmup-seconds", "0.5"] if args.smoke else []
+        progress(f"bench: acknowledgement and saturation, line vs Rasa's twilio channel {' '.join(options)}")
+        results.update(channels.main(options))
+        results["repeats"] = 1 if args.smoke else 3
+    if "endtoend" in phases:
+        options = ["--step-seconds", f"{args.step_seconds:g}", "--database", args.database]
+        progress(f"bench: whole turns, burst, same sender, complaint routed, footprint {' '.join(options)}")
+        results["endtoend"] = {**results.get("endtoend", {}), **endtoend.main(options, progress)}
+    if "training" in phases:
+        progress("bench: training the Rasa model from scratch")
+        results.setdefault("endtoend", {})["training_s"] = round(footprint.training_seconds(), 1)
+        progress(f"bench: trained in {results['endtoend']['training_s']:.0f} s")
     results["cores"] = os.cpu_count()
-    results["repeats"] = 1 if args.smoke else 3
-    command = ".venv/bin/python -m bench.run" + (" --smoke" if args.smoke else "") + "    # also `make bench`"
-    written = report.write(results, command, directory=VAR / "bench-smoke" if args.smoke else report.REPORTS)
-    print(f"bench: report written to {written} after {time.monotonic() - started:.0f} s", flush=True)
+    flags = [] if args.smoke else ([f"--phases {','.join(phases)}"] if set(phases) != set(PHASES) else [])
+    if "endtoend" in phases and args.step_seconds != 100:
+        flags.append(f"--step-seconds {args.step_seconds:g}")
+    if "endtoend" in phases and args.database != "sqlite":
+        flags.append(f"--database {args.database}")
+    command = " ".join([".venv/bin/python -m bench.run", "--smoke" if args.smoke else "", *flags]).replace("  ", " ")
+    for phase in phases:
+        results["commands"][phase] = command.strip()
+    commands = sorted(set(results["commands"].values()))
+    written = report.write(results, "\n".join(commands), directory=directory)
+    progress(f"bench: report written to {written} after {time.monotonic() - started:.0f} s")
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -47,6 +49,20 @@ class Parse:
     ranking: list[tuple[str, float]] = field(default_factory=list)
 
 
+_local = threading.local()
+
+
+def _http() -> requests.Session:
+    """This thread's keep-alive session to Rasa and the action server: a message costs three calls, and
+    a new connection for each cost both sides CPU (`make bench`, figure 8). Per process and thread,
+    so no socket is shared across a fork or between threads."""
+    session: requests.Session | None = getattr(_local, "session", None)
+    if session is None or getattr(_local, "pid", None) != os.getpid():
+        session = requests.Session()
+        _local.session, _local.pid = session, os.getpid()
+    return session
+
+
 @dataclass(frozen=True)
 class Assistant:
     rasa_url: str
@@ -65,7 +81,7 @@ class Assistant:
         # Rasa answers even when a custom action fails (it logs and moves on), which would
         # leave the beneficiary with half an answer: check the action server first.
         try:
-            response = requests.get(f"{self.action_server_url}/health", timeout=5)
+            response = _http().get(f"{self.action_server_url}/health", timeout=5)
         except requests.RequestException as exc:
             raise AssistantUnavailable(f"action server unreachable: {type(exc).__name__}") from None
         if response.status_code != 200:
@@ -74,7 +90,7 @@ class Assistant:
     def parse(self, text: str) -> Parse:
         """Classify `text` with Rasa's NLU without touching any tracker (nothing is stored)."""
         try:
-            response = requests.post(
+            response = _http().post(
                 f"{self.rasa_url}/model/parse",
                 headers=self._authorization(),
                 json={"text": text},
@@ -100,7 +116,7 @@ class Assistant:
         if inbound_id is not None:
             payload["metadata"] = {"inbound_id": inbound_id}
         try:
-            response = requests.post(
+            response = _http().post(
                 f"{self.rasa_url}/webhooks/rest/webhook",
                 json=payload,
                 timeout=self.timeout_s,

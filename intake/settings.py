@@ -76,6 +76,8 @@ class Settings:
     # gunicorn (gthread) for the web app and the internal listener: processes, and threads in each.
     web_workers: int = 2
     web_threads: int = 8
+    # Celery worker processes: a turn or a send mostly waits (Rasa, Twilio's ~150 ms), so more than cores.
+    worker_concurrency: int = 8
     # Replies left `sending` or `unknown` this long are looked up at Twilio (intake/outbound_reconcile.py).
     outbound_reconcile_after_s: int = 120
     # Twilio's Fallback URL (intake/fallback.py): its own process and port, and the spool it writes.
@@ -152,6 +154,7 @@ class Settings:
             redis_socket_timeout_s=number(env, "REDIS_SOCKET_TIMEOUT_S", 1.0),
             web_workers=whole(env, "WEB_WORKERS", 2),
             web_threads=whole(env, "WEB_THREADS", 8),
+            worker_concurrency=whole(env, "WORKER_CONCURRENCY", 8),
             outbound_reconcile_after_s=whole(env, "OUTBOUND_RECONCILE_AFTER_S", 120),
             fallback_port=whole(env, "FALLBACK_PORT", port + 2),
             spool_dir=text(env, "SPOOL_DIR", str(ROOT / "var" / "spool")),
@@ -291,6 +294,8 @@ class Settings:
             )
         if self.web_workers < 1 or self.web_threads < 1:
             raise SettingsError("WEB_WORKERS and WEB_THREADS must be at least 1")
+        if self.worker_concurrency < 1:
+            raise SettingsError("WORKER_CONCURRENCY must be at least 1")
 
     @property
     def twilio_sends_for_real(self) -> bool:

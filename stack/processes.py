@@ -207,7 +207,12 @@ def named(processes: list[Process], *names: str) -> list[Process]:
     return [by_name[name] for name in names]
 
 
-def system_processes(env: dict[str, str], workers: int = 2) -> list[Process]:
+def worker_concurrency(env: dict[str, str]) -> int:
+    """WORKER_CONCURRENCY, as intake.settings reads it (8 unless set)."""
+    return int(env.get("WORKER_CONCURRENCY", "").strip() or 8)
+
+
+def system_processes(env: dict[str, str], workers: int | None = None) -> list[Process]:
     """Rasa, the action server, the web app, a Celery worker, beat, intake's internal API and the fallback.
 
     The internal listener comes last so the others keep their places in the list (callers take
@@ -273,7 +278,7 @@ def system_processes(env: dict[str, str], workers: int = 2) -> list[Process]:
                 "--loglevel",
                 "INFO",
                 "--concurrency",
-                str(workers),
+                str(workers or worker_concurrency(env)),
                 # No pub/sub connection to Redis (see worker/celery_app.py, remote control off).
                 "--without-gossip",
                 "--without-mingle",

@@ -110,11 +110,11 @@ def test_it_sends_rasa_a_signed_admin_jwt_in_a_header_and_nothing_in_the_url(mon
     secret = "s" * 40
     calls: list[tuple[str, dict[str, Any]]] = []
 
-    def post(url: str, **kwargs: Any) -> _Recorded:
+    def post(session: Any, url: str, **kwargs: Any) -> _Recorded:
         calls.append((url, kwargs))
         return _Recorded()
 
-    monkeypatch.setattr("intake.assistant.requests.post", post)
+    monkeypatch.setattr("intake.assistant.requests.Session.post", post)
     assert Assistant("http://rasa.invalid", "http://actions.invalid", 5, secret).parse("hola").intent == "greet"
     url, kwargs = calls[0]
     assert url == "http://rasa.invalid/model/parse" and "params" not in kwargs and secret not in url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -9,9 +10,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
 from intake import create_internal_app
-from intake.models import Case, Contact, InboundMessage
+from intake.demo_staff import create_demo_staff
+from intake.models import Case, CaseEvent, Contact, InboundMessage
 from intake.runtime import Runtime
 from tests.intake.case_helpers import receive
+from tests.intake.webhooks import queued_tasks
 
 FIELDS = {
     "case_type": "grievance",
@@ -98,3 +101,29 @@ def test_a_message_already_answered_without_a_case_files_nothing(rt: Runtime) ->
         session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id).values(status="processed"))
     assert _file(rt, _pseudonym(rt, contact_id), inbound_id=inbound_id).status_code == 409
     assert _cases(rt) == 0
+
+
+def _routing_tasks(rt: Runtime) -> list[str]:
+    return [json.loads(raw)["headers"]["task"] for raw in queued_tasks(rt) if b"cases.route" in raw]
+
+
+def test_a_filed_case_is_assigned_before_the_api_answers(rt: Runtime) -> None:
+    with rt.sessions() as session, session.begin():
+        create_demo_staff(session)
+    inbound_id, contact_id = receive(rt)
+    before = len(_routing_tasks(rt))
+    assert _file(rt, _pseudonym(rt, contact_id), inbound_id=inbound_id).status_code == 201
+    with rt.sessions() as session:
+        case = session.scalars(select(Case)).one()
+        kinds = session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case.id)).all()
+    assert case.assignee_id is not None and kinds.count("assigned") == 1
+    assert len(_routing_tasks(rt)) == before  # nothing left for a worker to do
+
+
+def test_with_no_staff_yet_the_case_is_left_to_the_routing_task(rt: Runtime) -> None:
+    inbound_id, contact_id = receive(rt)
+    before = len(_routing_tasks(rt))
+    assert _file(rt, _pseudonym(rt, contact_id), inbound_id=inbound_id).status_code == 201
+    with rt.sessions() as session:
+        assert session.scalars(select(Case.assignee_id)).one() is None
+    assert _routing_tasks(rt)[before:] == ["cases.route"]

@@ -72,6 +72,8 @@ def test_settings_refuse_trackers_in_the_brokers_database_and_unbounded_redis_ca
         Settings.from_env(base_env(REDIS_SOCKET_TIMEOUT_S="0"))
     with pytest.raises(SettingsError, match="WEB_WORKERS and WEB_THREADS must be at least 1"):
         Settings.from_env(base_env(WEB_THREADS="0"))
+    with pytest.raises(SettingsError, match="WORKER_CONCURRENCY must be at least 1"):
+        Settings.from_env(base_env(WORKER_CONCURRENCY="0"))
 
 
 def test_settings_refuse_missing_secrets_and_bad_numbers() -> None:

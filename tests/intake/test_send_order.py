@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from celery.exceptions import Retry
 from sqlalchemy import select
 
 from intake.inbound import store_inbound
@@ -161,3 +162,34 @@ def test_a_reply_goes_ahead_of_a_notice_waiting_for_the_same_person(
     sender = TwilioSender(SID, TOKEN, twilio.url)
     assert send_in_order(rt.sessions, client, TO, sender, rt.now, per_second=1000) == 3
     assert [m["Body"] for m in twilio.messages] == ["parte 02", "parte 00", "parte 01"]
+
+
+def test_a_message_queued_while_another_worker_sends_to_that_person_goes_without_waiting_for_a_retry(
+    rt: Runtime, client: redis.Redis, twilio: TwilioStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from worker import tasks
+
+    (first,) = queue(rt, 1)
+    monkeypatch.setattr(Runtime, "sender", property(lambda _: TwilioSender(SID, TOKEN, twilio.url)))
+    real, late = tasks.send_in_order, []
+
+    def then_a_late_message(*args: object, **kwargs: object) -> object:
+        result = real(*args, **kwargs)  # type: ignore[arg-type]
+        if not late:
+            # Committed after the holder's last look, before it lets go: its own task finds the
+            # lock taken and would come back only a second later.
+            with rt.sessions() as session, session.begin():
+                contact = session.get_one(OutboundMessage, first).contact_id
+                row = new_outbound(
+                    key="late", contact_id=contact, from_address=LINE, to_address=TO, body="tarde", at=rt.now()
+                )
+                session.add(row)
+                session.flush()
+                late.append(row.id)
+            with pytest.raises(Retry):
+                tasks.send_outbound(late[0])
+        return result
+
+    monkeypatch.setattr(tasks, "send_in_order", then_a_late_message)
+    tasks.send_outbound(first)
+    assert [m["Body"] for m in twilio.messages] == ["parte 00", "tarde"]

@@ -80,3 +80,13 @@ def test_it_refuses_to_start_without_secrets_or_with_one_on_the_command_line(mon
     monkeypatch.setenv("RASA_API_TOKEN", "r" * 40)
     assert rasa_server.main(["--auth-token", "r" * 40]) == 2
     assert rasa_server.main(["--jwt-secret=" + "r" * 40]) == 2
+
+
+def test_the_worker_runs_worker_concurrency_processes_eight_unless_set() -> None:
+    def concurrency(env: dict[str, str]) -> str:
+        (worker,) = named(system_processes(env), "worker")
+        return worker.argv[worker.argv.index("--concurrency") + 1]
+
+    base = {"RASA_URL": "http://127.0.0.1:5005", "ACTION_SERVER_URL": "http://127.0.0.1:5055"}
+    assert concurrency(base) == "8"
+    assert concurrency({**base, "WORKER_CONCURRENCY": "3"}) == "3"
