@@ -52,16 +52,18 @@ def _quantiles(values: list[float]) -> dict[str, float | None]:
     return {"count": len(ordered), "p50_ms": q(0.5), "p90_ms": q(0.9), "p99_ms": q(0.99), "max_ms": q(1.0)}
 
 
-def drain(stack: Stack, limit_s: float, progress: Progress) -> list[tuple[float, int, int]]:
-    """Sample the backlog every second until nothing stored is unanswered (or `limit_s`)."""
+def drain(stack: Stack, limit_s: float, progress: Progress) -> list[tuple[float, int, int, int]]:
+    """Sample every second until every stored message is answered and every reply handed to Twilio
+    (or `limit_s`): (seconds, unanswered, tasks queued, replies unsent)."""
     started, curve = time.time(), []
     while True:
         stored, queued = stack.backlog()
-        curve.append((round(time.time() - started, 1), stored, queued))
-        if stored == 0 or time.time() - started > limit_s:
+        unsent = stack.unsent()
+        curve.append((round(time.time() - started, 1), stored, queued, unsent))
+        if (stored == 0 and unsent == 0) or time.time() - started > limit_s:
             return curve
         if len(curve) % 30 == 0:
-            progress(f"draining: {stored} messages unanswered, {queued} tasks queued")
+            progress(f"draining: {stored} messages unanswered, {unsent} replies unsent, {queued} tasks queued")
         time.sleep(1.0)
 
 
@@ -231,8 +233,9 @@ def burst(stack: Stack, senders: int, messages: int, seconds: float, progress: P
         "lost": messages - answered,
         "sent_twice": sum(1 for key, n in callbacks.items() if key and n > 1),
         "drained_s": round(drained_s, 1),
-        "drained": curve[-1][1] == 0 if curve else False,
-        "curve": [(round(t + seconds, 1), s, q) for t, s, q in curve],
+        "drained": bool(curve) and curve[-1][1] == 0 and curve[-1][3] == 0,
+        "unsent_at_end": curve[-1][3] if curve else None,
+        "curve": [(round(t + seconds, 1), s, q, u) for t, s, q, u in curve],
     }
     progress(
         f"burst: {stored:,} stored, {answered:,} answered, {figure['lost']} lost, {figure['sent_twice']} sent twice, "

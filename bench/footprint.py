@@ -153,11 +153,17 @@ def top_functions(collapsed: Path, count: int = 10) -> dict[str, list[tuple[str,
     }
 
 
+PROJECT = ("intake", "worker", "stack")
+
+
 def _is_project(frame: str) -> bool:
+    """The project's own code. py-spy names a file by its path from where Python found it: "intake/…"
+    for the project's (or an absolute path), "celery/worker/worker.py" for a package's, which is not
+    the project's worker/."""
     where = frame.partition(" (")[2]
-    return "site-packages" not in where and any(
-        where.startswith(f"{part}/") or f"/{part}/" in where for part in ("intake", "worker", "stack")
-    )
+    if where.startswith(f"{ROOT}/"):
+        where = where[len(str(ROOT)) + 1 :]
+    return "site-packages" not in where and where.split("/", 1)[0] in PROJECT
 
 
 def _short(frame: str) -> str:

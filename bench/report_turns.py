@@ -101,7 +101,7 @@ def burst_section(figure: dict[str, Any], chart: Path, database: str) -> list[st
         "",
         f"{figure['offered']:,} messages from {figure['senders']:,} senders (each writes twice, 30 s apart) offered "
         f"open loop in {figure['seconds']:.0f} s on {database}; then the backlog is read every second until "
-        "every stored message is answered.",
+        "every stored message is answered and every reply handed to the stand-in (20 minutes at most).",
         "",
         "| acknowledged | webhook errors | ack p50 / p99 | stored | answered | with a reply | lost | sent twice "
         "| drained after |",
@@ -122,6 +122,8 @@ def burst_chart(figure: dict[str, Any], path: Path) -> None:
     curve = figure["curve"]
     ax.plot([c[0] for c in curve], [c[1] for c in curve], label="stored, not yet answered")
     ax.plot([c[0] for c in curve], [c[2] for c in curve], label="tasks in the broker's queue", alpha=0.7)
+    if curve and len(curve[0]) > 3:
+        ax.plot([c[0] for c in curve], [c[3] for c in curve], label="replies not yet sent", alpha=0.7)
     ax.axvline(figure["seconds"], color="grey", linewidth=0.8, linestyle=":", label="last message offered")
     ax.set_xlabel("seconds from the burst's start")
     ax.set_ylabel("messages")
@@ -194,7 +196,8 @@ def footprint_section(results: dict[str, Any]) -> list[str]:
             f"| idle ({idle['processes']} processes) | {idle['pss'] / GIB:.2f} GiB | {idle['rss'] / GIB:.2f} GiB |"
         )
     if load:
-        lines.append(f"| peak under load 3 | {load['peak_pss'] / GIB:.2f} GiB | {load['peak_rss'] / GIB:.2f} GiB |")
+        pss, rss = load["peak_pss"] / GIB, load["peak_rss"] / GIB
+        lines.append(f"| peak during the sustained mix (3) | {pss:.2f} GiB | {rss:.2f} GiB |")
         lines += ["", f"- Goal ≤ 8 GiB under load: {_verdict(load['peak_rss'] <= GOALS['memory_gib'] * GIB)}."]
     if training is not None:
         lines.append(
@@ -209,9 +212,10 @@ def profiles_section(figure: dict[str, Any]) -> list[str]:
         "## 8. Where time goes",
         "",
         f"py-spy, sampling the worker (with its children) and the web process (gunicorn and its workers) for the "
-        f"same seconds while the sustained mix ran at {figure.get('profiled_rate', 0):g} msg/s. Shares of all "
-        "samples, idle threads included; 'self' is the function on top of the stack, 'in the project' counts "
-        "every sample with that project function anywhere below it.",
+        f"same seconds while the sustained mix ran at {figure.get('profiled_rate', 0):g} msg/s. py-spy counts "
+        "threads that run, not those waiting idle (a worker waiting on Rasa or Twilio is mostly idle), so the "
+        "shares are of CPU time; 'self' is the function on top of the stack, 'in the project' counts every "
+        "sample with that project function anywhere in it.",
     ]
     for name, top in figure.get("profiles", {}).items():
         lines += ["", f"**{name}** ({int(top['samples'][0][1]) if top['samples'] else 0:,} samples)", ""]

@@ -1,8 +1,8 @@
 """`make bench`: every benchmark in one run, written to docs/benchmarks/<date>.md (and .json), progress on stdout.
 
-.venv/bin/python -m bench.run            # the whole run (about 80 minutes)
+.venv/bin/python -m bench.run            # the whole run (about an hour)
 .venv/bin/python -m bench.run --phases endtoend --step-seconds 60   # one phase again, kept beside the rest
-.venv/bin/python -m bench.run --smoke    # a few seconds at tiny rates, into var/bench-smoke/ (the suite)
+.venv/bin/python -m bench.run --smoke    # toy sizes, about a minute, into var/bench-smoke/ (the suite)
 
 Phases: `acknowledgement` (figures 1 and 2, bench/channels.py), `endtoend` (figures 3 to 8,
 bench/endtoend.py) and `training` (the Rasa model trained from scratch, timed). A run of some
@@ -24,6 +24,11 @@ from bench import channels, endtoend, footprint, report
 from stack.paths import VAR
 
 PHASES = ("acknowledgement", "endtoend", "training")
+SMOKE_ENDTOEND = [
+    *("--rates", "2", "--step-seconds", "6", "--profile-seconds", "3", "--households", "300"),
+    *("--complaints", "5", "--complaint-rate", "5", "--same-phones", "3"),
+    *("--burst-senders", "20", "--burst-messages", "40", "--burst-seconds", "2"),
+]
 
 
 def progress(line: str) -> None:
@@ -36,8 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--phases", default=",".join(PHASES), help="which phases to run, comma-separated")
     parser.add_argument("--step-seconds", type=float, default=100.0, help="each sustained rate (figure 3)")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite", help="figures 3 to 8")
+    parser.add_argument("--skip", default="", help="endtoend's parts to leave out: complaint,same,sustained,burst")
     args = parser.parse_args(argv)
-    phases = ["acknowledgement"] if args.smoke else [p.strip() for p in args.phases.split(",") if p.strip()]
+    phases = ["acknowledgement", "endtoend"] if args.smoke else [p.strip() for p in args.phases.split(",") if p.strip()]
     unknown = set(phases) - set(PHASES)
     if unknown:
         parser.error(f"unknown phase(s) {', '.join(sorted(unknown))}; the phases are {', '.join(PHASES)}")
@@ -59,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         results["repeats"] = 1 if args.smoke else 3
     if "endtoend" in phases:
         options = ["--step-seconds", f"{args.step_seconds:g}", "--database", args.database]
+        if args.smoke:  # every phase at a toy size: about a minute, most of it Rasa loading its model
+            options = [*options[2:], *SMOKE_ENDTOEND]
+        if args.skip:
+            options += ["--skip", args.skip]
         progress(f"bench: whole turns, burst, same sender, complaint routed, footprint {' '.join(options)}")
         results["endtoend"] = {**results.get("endtoend", {}), **endtoend.main(options, progress)}
     if "training" in phases:
@@ -71,9 +81,14 @@ def main(argv: list[str] | None = None) -> int:
         flags.append(f"--step-seconds {args.step_seconds:g}")
     if "endtoend" in phases and args.database != "sqlite":
         flags.append(f"--database {args.database}")
+    if "endtoend" in phases and args.skip:
+        flags.append(f"--skip {args.skip}")
     command = " ".join([".venv/bin/python -m bench.run", "--smoke" if args.smoke else "", *flags]).replace("  ", " ")
     for phase in phases:
-        results["commands"][phase] = command.strip()
+        # A part run again keeps the command of the run its other figures came from.
+        results["commands"][phase + (f" without {args.skip}" if phase == "endtoend" and args.skip else "")] = (
+            command.strip()
+        )
     commands = sorted(set(results["commands"].values()))
     written = report.write(results, "\n".join(commands), directory=directory)
     progress(f"bench: report written to {written} after {time.monotonic() - started:.0f} s")

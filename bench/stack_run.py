@@ -20,7 +20,7 @@ from intake.db import engine_for, session_factory
 from intake.demo_registry import write_demo
 from intake.demo_staff import create_demo_staff
 from intake.migrations_runner import upgrade
-from intake.models import InboundMessage
+from intake.models import InboundMessage, OutboundMessage
 from intake.registry import import_files
 from stack.processes import Process, free_port, named, system_processes
 from stack.train import ensure_model
@@ -110,6 +110,17 @@ class Stack:
             ).scalar_one()
         queued = int(redis.Redis.from_url(BROKER).llen("celery"))  # Celery's one default queue
         return int(waiting), queued
+
+    def unsent(self) -> int:
+        """Replies made and not yet handed to Twilio (queued or being sent)."""
+        with engine_for(self.database_url).connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(OutboundMessage)
+                    .where(OutboundMessage.status.in_(("queued", "sending")))
+                ).scalar_one()
+            )
 
     def stop(self) -> None:
         for process in reversed(self.processes):

@@ -42,14 +42,19 @@ def test_a_profile_s_top_functions_count_self_and_the_project_s_code_below(tmp_p
         f'process 12:"celery worker";run ({root}/worker/tasks.py:10);process_next ({root}/intake/conversation.py:50);'
         "post (/x/site-packages/requests/api.py:115);recv (<frozen socket>:1) 60\n"
         f'process 12:"celery worker";run ({root}/worker/tasks.py:12);'
-        "commit (/x/site-packages/sqlalchemy/orm.py:9) 40\n",
+        "commit (/x/site-packages/sqlalchemy/orm.py:9) 30\n"
+        # As py-spy names them: the project's files from the working directory, a package's from
+        # site-packages (celery's worker/ is not the project's).
+        'process 13:"celery worker";start (celery/worker/worker.py:271);route (intake/routing.py:60) 10\n',
         encoding="utf-8",
     )
     top = footprint.top_functions(collapsed)
     assert top["self"][0] == ("recv (<frozen socket>)", 0.6)
-    assert ("commit (sqlalchemy/orm.py)", 0.4) in top["self"]
-    assert top["project"][0] == ("run (worker/tasks.py)", 1.0)
+    assert ("commit (sqlalchemy/orm.py)", 0.3) in top["self"]
+    assert top["project"][0] == ("run (worker/tasks.py)", 0.9)
     assert ("process_next (intake/conversation.py)", 0.6) in top["project"]
+    assert ("route (intake/routing.py)", 0.1) in top["project"]
+    assert not any("celery" in name for name, _ in top["project"])
 
 
 def test_the_report_says_which_goals_are_met_and_which_missed(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
-"""`make bench` cannot rot: its smoke run measures the line for a few seconds and writes a report, and
-the peer's Twilio channel (bench/rasa_twilio_peer.py) posts to the stand-in from Rasa's environment."""
+"""`make bench` cannot rot: its smoke run takes every phase at toy sizes (about a minute) and writes a
+report, and the peer's Twilio channel (bench/rasa_twilio_peer.py) posts to the stand-in from Rasa's environment."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.stack
 ACCOUNT, TOKEN = "AC" + "c" * 32, "peer-token"
 
 
-def test_the_smoke_run_measures_the_line_and_writes_its_report() -> None:
+def test_the_smoke_run_measures_every_phase_and_writes_its_report() -> None:
     assert bench_main(["--smoke"]) == 0
     stem = VAR / "bench-smoke" / date.today().isoformat()
     results = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
@@ -31,6 +31,17 @@ def test_the_smoke_run_measures_the_line_and_writes_its_report() -> None:
         assert 0 < run["p50_ms"] < 1000
     report = stem.with_suffix(".md").read_text(encoding="utf-8")
     assert "| line | 5/s |" in report and "not measured in this run" in report
+    # Whole turns at toy sizes: every phase ran through the real system and kept its promises.
+    e2e = results["endtoend"]
+    assert e2e["complaint_routed"]["count"] == 5
+    assert e2e["same_sender"]["line"]["all_answered"] == 3 and e2e["same_sender"]["rasa-rest"]["all_answered"] == 3
+    steps = {step["system"]: step for step in e2e["sustained"]["steps"]}
+    assert steps["line"]["sent"] > 0 and steps["line"]["unanswered"] == 0 and steps["rasa-rest"]["unanswered"] == 0
+    burst = e2e["burst"]
+    assert (burst["stored"], burst["answered"], burst["lost"], burst["sent_twice"]) == (40, 40, 0, 0)
+    assert e2e["memory_idle"]["pss"] > 0 and set(e2e["sustained"]["profiles"]) == {"worker", "web"}
+    for section in ("## 3. Sustained", "## 4. Payment-day burst", "## 5. The same sender", "## 6. Complaint routed"):
+        assert section in report
 
 
 def test_the_open_loop_counts_an_unanswered_request_as_slower_than_every_answer() -> None:
