@@ -116,7 +116,7 @@ def main() -> None:
         for step, body in enumerate(SETUP, start=1):
             for phone in phones:
                 line.send(phone, body)
-            _wait_replies(twilio, phones, step)
+            wait_replies(twilio, phones, step)
         print(f"{args.complaints} beneficiaries at the confirmation; offering {args.rate}/s", flush=True)
         sids: list[str] = []
         lock = threading.Lock()
@@ -134,7 +134,7 @@ def main() -> None:
             threads[-1].start()
         for thread in threads:
             thread.join()
-        latencies = _wait_assigned(database_url, sids)
+        latencies = wait_assigned(database_url, sids)
     finally:
         for process in reversed(processes):
             process.stop()
@@ -147,7 +147,7 @@ def main() -> None:
     )
 
 
-def _wait_replies(twilio: TwilioStandIn, phones: list[str], count: int, timeout_s: float = 600) -> None:
+def wait_replies(twilio: TwilioStandIn, phones: list[str], count: int, timeout_s: float = 600) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if all(len(twilio.bodies_to(p)) >= count for p in phones):
@@ -156,7 +156,7 @@ def _wait_replies(twilio: TwilioStandIn, phones: list[str], count: int, timeout_
     raise TimeoutError(f"not every beneficiary got reply #{count}")
 
 
-def _wait_assigned(database_url: str, sids: list[str], timeout_s: float = 600) -> list[float]:
+def wait_assigned(database_url: str, sids: list[str], timeout_s: float = 600) -> list[float]:
     deadline = time.monotonic() + timeout_s
     session_maker = session_factory(database_url)
     while time.monotonic() < deadline:

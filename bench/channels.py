@@ -33,19 +33,14 @@ import redis
 import yaml
 from twilio.request_validator import RequestValidator
 
-from bench.common import SECRETS, fresh_database
+from bench.common import BROKER, LINE_NUMBER, PUBLIC, SECRETS, TOKEN, TRACKERS, fresh_database
 from bench.openloop import Outcome, Request, offer
 from intake.migrations_runner import upgrade
 from stack.paths import MODEL, ROOT, rasa_bin
 from stack.processes import Process, free_port, named, rasa_env, system_processes
 from stack.twilio_standin import TwilioStandIn
 
-TOKEN = "bench-auth-token-0123456789abcdef"
 ACCOUNT = "AC" + "b" * 32
-PUBLIC = "https://linea.example.hn"
-LINE_NUMBER = "+50422220000"
-BROKER = "redis://127.0.0.1:6379/11"  # the benchmarks' Redis database (docs/performance.md)
-TRACKERS = "redis://127.0.0.1:6379/12"
 SURVIVES = 0.01  # a rate the peer "survives": at most 1 % of webhooks fail or time out
 SENDERS = 2_000
 

@@ -1,4 +1,4 @@
-"""Helpers the benchmarks share: a fresh database to measure against."""
+"""What the benchmarks share: their Redis databases, Twilio-side constants, secrets, a fresh database."""
 
 from __future__ import annotations
 
@@ -6,6 +6,13 @@ import secrets
 from pathlib import Path
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+BROKER = "redis://127.0.0.1:6379/11"  # the benchmarks' Redis databases (docs/performance.md)
+TRACKERS = "redis://127.0.0.1:6379/12"
+# The Twilio side of a benchmark's system: the token webhooks are signed with, the public URL
+# they are signed over, and the line's number.
+TOKEN = "bench-auth-token-0123456789abcdef"
+PUBLIC = "https://linea.example.hn"
+LINE_NUMBER = "+50422220000"
 # The secrets a benchmark's system is started with: long enough for intake.settings' checks,
 # never used outside a benchmark.
 SECRETS = {

@@ -33,7 +33,7 @@ import aiohttp
 from sqlalchemy import func, select
 
 from bench import footprint, turns
-from bench.case_latency import _wait_assigned
+from bench.case_latency import wait_assigned
 from bench.openloop import offer
 from bench.stack_run import Progress, Stack, post_form, start
 from intake.db import engine_for
@@ -101,7 +101,7 @@ def complaint_routed(stack: Stack, count: int, rate: float, progress: Progress) 
 
     progress(f"complaint routed: walking {count} beneficiaries to the confirmation")
     sids = asyncio.run(_with_session(walk))
-    latencies = _wait_assigned(stack.database_url, sids, timeout_s=300)
+    latencies = wait_assigned(stack.database_url, sids, timeout_s=300)
     figure = {"rate": rate, **_quantiles(latencies)}
     progress(f"complaint routed at {rate:g}/s: p50 {figure['p50_ms']} ms, p99 {figure['p99_ms']} ms")
     return figure

@@ -11,7 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stack.paths import ROOT, app_bin, rasa_bin
+from stack.paths import ROOT, app_bin
+from stack.train import train_command
 
 
 def memory_of(pids: list[int]) -> tuple[int, int]:
@@ -82,19 +83,7 @@ class MemorySampler:
 def training_seconds() -> float:
     """Train the Rasa model from scratch into a scratch folder (as `make train` does), timed."""
     with tempfile.TemporaryDirectory(prefix="lc-bench-train-") as out:
-        command = [
-            rasa_bin(),
-            "train",
-            "--domain",
-            "bot/domain.yml",
-            "--data",
-            "data",
-            "--config",
-            "config.yml",
-            "--out",
-            out,
-            "--force",
-        ]
+        command = [*train_command(Path(out)), "--force"]
         started = time.monotonic()
         subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return time.monotonic() - started

@@ -8,12 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no display on a server
-import matplotlib.pyplot as plt
-
-from bench import report_turns
+from bench import charts, report_turns
 from stack.paths import ROOT
 
 REPORTS = ROOT / "docs" / "benchmarks"
@@ -63,23 +58,16 @@ def ratios(figures: list[dict[str, Any]]) -> list[str]:
 
 
 def latency_chart(figures: list[dict[str, Any]], path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for system, style in (("line", "o-"), ("rasa-twilio", "s--")):
-        points = [f for f in figures if f["system"] == system]
-        for q, alpha in (("p50_ms", 1.0), ("p99_ms", 0.55)):
-            xs = [f["rate"] for f in points if f["median_run"][q] is not None]
-            ys = [f["median_run"][q] for f in points if f["median_run"][q] is not None]
-            if xs:
-                ax.plot(xs, ys, style, alpha=alpha, label=f"{system} {q[:3]}")
-    ax.set_yscale("log")
-    ax.set_xlabel("offered webhooks per second (open loop)")
-    ax.set_ylabel("acknowledgement latency (ms, log)")
-    ax.set_title("Acknowledgement to Twilio: the line vs Rasa's twilio channel")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    series: charts.Series = {"line": [], "rasa-twilio": []}
+    for f in figures:
+        series[f["system"]].append((f["rate"], f["median_run"]["p50_ms"], f["median_run"]["p99_ms"]))
+    charts.latency_against_rate(
+        series,
+        path,
+        "offered webhooks per second (open loop)",
+        "acknowledgement latency (ms, log)",
+        "Acknowledgement to Twilio: the line vs Rasa's twilio channel",
+    )
 
 
 def write(results: dict[str, Any], command: str, day: date | None = None, directory: Path = REPORTS) -> Path:
@@ -107,8 +95,9 @@ def write(results: dict[str, Any], command: str, day: date | None = None, direct
         "## 1. Acknowledgement to Twilio",
         "",
         "Open loop: each webhook leaves at its scheduled time and its latency runs from that time.",
-        f"{results.get('seconds', 10):g} s per rate, {results.get('repeats', 3)} runs each; the row is the median "
-        "run, the spreads are the lowest and highest of the runs.",
+        f"{results.get('seconds', 10):g} s per rate after a discarded {results.get('warmup_seconds', 0):g} s warm-up, "
+        f"{results.get('repeats', 3)} runs each; the row is the median run, the spreads are the lowest and highest "
+        "of the runs.",
         "",
         *acknowledgement_table(figures),
         "",

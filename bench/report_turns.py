@@ -5,10 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no display on a server
-import matplotlib.pyplot as plt
+from bench import charts
 
 GIB = 1024**3
 GOALS = {
@@ -72,24 +69,18 @@ def sustained_section(figure: dict[str, Any], chart: Path) -> list[str]:
 
 
 def sustained_chart(figure: dict[str, Any], path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for system, style in (("line", "o-"), ("rasa-rest", "s--")):
-        points = [s for s in figure["steps"] if s["system"] == system]
-        for q, alpha in (("p50_ms", 1.0), ("p99_ms", 0.55)):
-            xs = [s["rate"] for s in points if s[q] is not None]
-            ys = [s[q] for s in points if s[q] is not None]
-            if xs:
-                ax.plot(xs, ys, style, alpha=alpha, label=f"{system} {q[:3]}")
-    ax.axhline(GOALS["hold_p99_s"] * 1000, color="grey", linewidth=0.8, linestyle=":", label="5 s")
-    ax.set_yscale("log")
-    ax.set_xlabel("offered messages per second (the mix)")
-    ax.set_ylabel("turn latency (ms, log)")
-    ax.set_title("Sustained end to end: the line vs Rasa's REST channel")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    series = {
+        system: [(s["rate"], s["p50_ms"], s["p99_ms"]) for s in figure["steps"] if s["system"] == system]
+        for system in ("line", "rasa-rest")
+    }
+    charts.latency_against_rate(
+        series,
+        path,
+        "offered messages per second (the mix)",
+        "turn latency (ms, log)",
+        "Sustained end to end: the line vs Rasa's REST channel",
+        mark_ms=GOALS["hold_p99_s"] * 1000,
+    )
 
 
 def burst_section(figure: dict[str, Any], chart: Path, database: str) -> list[str]:
@@ -118,21 +109,15 @@ def burst_section(figure: dict[str, Any], chart: Path, database: str) -> list[st
 
 
 def burst_chart(figure: dict[str, Any], path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(7, 4))
     curve = figure["curve"]
-    ax.plot([c[0] for c in curve], [c[1] for c in curve], label="stored, not yet answered")
-    ax.plot([c[0] for c in curve], [c[2] for c in curve], label="tasks in the broker's queue", alpha=0.7)
+    curves = {
+        "stored, not yet answered": [(c[0], c[1]) for c in curve],
+        "tasks in the broker's queue": [(c[0], c[2]) for c in curve],
+    }
     if curve and len(curve[0]) > 3:
-        ax.plot([c[0] for c in curve], [c[3] for c in curve], label="replies not yet sent", alpha=0.7)
-    ax.axvline(figure["seconds"], color="grey", linewidth=0.8, linestyle=":", label="last message offered")
-    ax.set_xlabel("seconds from the burst's start")
-    ax.set_ylabel("messages")
-    ax.set_title("Payment-day burst: the backlog and its drain")
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+        curves["replies not yet sent"] = [(c[0], c[3]) for c in curve]
+    title = "Payment-day burst: the backlog and its drain"
+    charts.over_time(curves, path, title, figure["seconds"], "last message offered")
 
 
 def same_sender_section(figure: dict[str, Any]) -> list[str]:

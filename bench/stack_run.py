@@ -15,7 +15,7 @@ import redis
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from bench.common import SECRETS, fresh_database
+from bench.common import BROKER, LINE_NUMBER, PUBLIC, SECRETS, TOKEN, TRACKERS, fresh_database
 from intake.db import engine_for, session_factory
 from intake.demo_registry import write_demo
 from intake.demo_staff import create_demo_staff
@@ -26,12 +26,7 @@ from stack.processes import Process, free_port, named, system_processes
 from stack.train import ensure_model
 from stack.twilio_standin import TwilioStandIn
 
-TOKEN = "bench-auth-token-0123456789abcdef"
 ACCOUNT = "AC" + "e" * 32
-PUBLIC = "https://linea.example.hn"
-LINE_NUMBER = "+50422220000"
-BROKER = "redis://127.0.0.1:6379/11"  # the benchmarks' Redis databases (docs/performance.md)
-TRACKERS = "redis://127.0.0.1:6379/12"
 # The order bench starts them in, as stack/launch.py does: the internal API before the actions
 # that call it; beat and the fallback too, so the footprint is the whole system's.
 ORDER = ("internal", "rasa", "actions", "web", "worker", "beat", "fallback")

@@ -52,6 +52,12 @@ def ensure_model(quiet: bool = False) -> Path:
         return _ensure_rasa_model(quiet)
 
 
+def train_command(out: Path) -> list[str]:
+    """`rasa train` of the bot's domain, data and config into `out` (make train; bench times it)."""
+    inputs = ["--domain", "bot/domain.yml", "--data", "data", "--config", "config.yml"]
+    return [rasa_bin(), "train", *inputs, "--out", str(out)]
+
+
 def _ensure_rasa_model(quiet: bool) -> Path:
     stamp = MODELS / ".fingerprint"
     current = fingerprint()
@@ -63,20 +69,7 @@ def _ensure_rasa_model(quiet: bool) -> Path:
     # Trained beside the model, then moved over it in one step: a Rasa server that loads the
     # model meanwhile reads the old file or the new one, never half of one.
     staging = Path(tempfile.mkdtemp(prefix=".training-", dir=MODELS))
-    command = [
-        rasa_bin(),
-        "train",
-        "--domain",
-        "bot/domain.yml",
-        "--data",
-        "data",
-        "--config",
-        "config.yml",
-        "--out",
-        str(staging),
-        "--fixed-model-name",
-        MODEL_NAME,
-    ]
+    command = [*train_command(staging), "--fixed-model-name", MODEL_NAME]
     log = ROOT / "var" / "rasa-train.log"
     log.parent.mkdir(exist_ok=True)
     try:
