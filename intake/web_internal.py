@@ -10,7 +10,6 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
@@ -252,7 +251,7 @@ def _route_now(case_id: int) -> None:
     try:
         with rt.sessions() as session, session.begin():
             outcome = route(session, case_id, rt.now())
-    except SQLAlchemyError as error:
+    except Exception as error:  # the case is filed whatever happens here: an error must not read as "not filed"
         log.warning("case %s: not routed at filing (%s); queued", case_id, type(error).__name__)
         outcome = "error"
     if outcome not in ("assigned", "already"):

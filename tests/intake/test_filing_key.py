@@ -6,6 +6,7 @@ import json
 import time
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
@@ -127,3 +128,16 @@ def test_with_no_staff_yet_the_case_is_left_to_the_routing_task(rt: Runtime) -> 
     with rt.sessions() as session:
         assert session.scalars(select(Case.assignee_id)).one() is None
     assert _routing_tasks(rt)[before:] == ["cases.route"]
+
+
+def test_a_routing_error_at_filing_still_answers_filed_and_leaves_the_case_to_the_task(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object) -> str:
+        raise RuntimeError("a bug in routing")
+
+    monkeypatch.setattr("intake.web_internal.route", broken)
+    inbound_id, contact_id = receive(rt)
+    before = len(_routing_tasks(rt))
+    assert _file(rt, _pseudonym(rt, contact_id), inbound_id=inbound_id).status_code == 201  # filed is filed
+    assert _cases(rt) == 1 and _routing_tasks(rt)[before:] == ["cases.route"]
