@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -265,10 +264,6 @@ def saturation(
 
 def _ms(value: object) -> str:
     return "-" if value is None else f"{float(value):.1f} ms"  # type: ignore[arg-type]
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
 
 
 def main(argv: list[str] | None = None) -> dict[str, object]:

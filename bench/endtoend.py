@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 
 from bench import footprint, turns
 from bench.case_latency import wait_assigned
-from bench.openloop import offer
+from bench.openloop import offer, quantile
 from bench.stack_run import Progress, Stack, post_form, start
 from intake.db import engine_for
 from intake.models import InboundMessage, OutboundMessage
@@ -44,12 +44,11 @@ SAME_SENDER_BODIES = ["hola", "que es el bono vida mejor", "muchas gracias", "ad
 
 
 def _quantiles(values: list[float]) -> dict[str, float | None]:
-    ordered = sorted(values)
+    def ms(q: float) -> float | None:
+        value = quantile(values, 0, q)
+        return None if value is None else round(value * 1000, 1)
 
-    def q(p: float) -> float | None:
-        return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 1) if ordered else None
-
-    return {"count": len(ordered), "p50_ms": q(0.5), "p90_ms": q(0.9), "p99_ms": q(0.99), "max_ms": q(1.0)}
+    return {"count": len(values), "p50_ms": ms(0.5), "p90_ms": ms(0.9), "p99_ms": ms(0.99), "max_ms": ms(1.0)}
 
 
 def drain(stack: Stack, limit_s: float, progress: Progress) -> list[tuple[float, int, int, int]]:

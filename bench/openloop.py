@@ -15,6 +15,16 @@ import aiohttp
 Request = tuple[str, dict[str, str], dict[str, str]]
 
 
+def quantile(latencies_s: list[float], unanswered: int, q: float) -> float | None:
+    """The q-quantile of `latencies_s`, each unanswered request counted as slower than every answer:
+    None when it falls on one (or nothing was sent)."""
+    if not latencies_s and not unanswered:
+        return None
+    ordered = sorted(latencies_s) + [float("inf")] * unanswered
+    value = ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+    return None if value == float("inf") else value
+
+
 @dataclass
 class Outcome:
     """What one rate did: latencies of the answered requests (seconds) and what went wrong."""
@@ -32,11 +42,8 @@ class Outcome:
 
     def percentile_ms(self, q: float) -> float | None:
         """The q-quantile of the latencies in ms; an unanswered request counts as slower than all."""
-        if not self.sent:
-            return None
-        ordered = sorted(self.latencies_s) + [float("inf")] * self.error_count
-        value = ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-        return None if value == float("inf") else value * 1000
+        value = quantile(self.latencies_s, self.error_count, q)
+        return None if value is None else value * 1000
 
     def mean_ms(self) -> float | None:
         return statistics.fmean(self.latencies_s) * 1000 if self.latencies_s else None

@@ -21,6 +21,7 @@ from typing import Protocol
 import aiohttp
 
 from bench.footprint import cores_used
+from bench.openloop import quantile
 from bench.stack_run import Progress, Replies, Stack, post_webhook
 
 # The story (its category read from it), the department, the municipality's number, "con mi nombre",
@@ -134,11 +135,7 @@ class Step:
     cores: dict[str, float] = field(default_factory=dict)  # cores each part kept busy during the step
 
     def quantile(self, q: float) -> float | None:
-        if not self.latencies and not self.unanswered:
-            return None
-        ordered = sorted(self.latencies) + [float("inf")] * self.unanswered
-        value = ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-        return None if value == float("inf") else value
+        return quantile(self.latencies, self.unanswered, q)
 
     def backlog_grew(self) -> bool:
         """The stored, unanswered messages of the step's last third above its first third's by more
