@@ -31,7 +31,7 @@ class ActionCaseStatus(Action):
         try:
             status = intake_client.case_status(tracker.sender_id, reference)
         except intake_client.IntakeUnavailable:
-            dispatcher.utter_message(text=texts.SERVICE_DOWN)
+            dispatcher.utter_message(text=texts.UNDO_TURN)
             return []
         if status is None:
             dispatcher.utter_message(text=texts.CASE_NOT_FOUND if reference else texts.CASE_ASK_REFERENCE)
@@ -52,7 +52,7 @@ class ActionReopenCase(Action):
         try:
             code, _ = intake_client.reopen_case(tracker.sender_id, reference)
         except intake_client.IntakeUnavailable:
-            dispatcher.utter_message(text=texts.SERVICE_DOWN)
+            dispatcher.utter_message(text=texts.UNDO_TURN)
             return []
         if code == 200:
             dispatcher.utter_message(text=REOPENED_TEMPLATE)

@@ -88,7 +88,7 @@ def start_case(dispatcher: CollectingDispatcher, tracker: Tracker, case_type: st
     try:
         started = intake_client.start_case_form(tracker.sender_id, narrative, case_type)
     except intake_client.IntakeUnavailable:
-        dispatcher.utter_message(text=texts.SERVICE_DOWN)
+        dispatcher.utter_message(text=texts.UNDO_TURN)
         return []
     dispatcher.utter_message(text=texts.CASE_START[case_type])
     events: list[EventType] = [SlotSet(slot, None) for slot in FORM_SLOTS]
@@ -169,7 +169,9 @@ class ValidateCaseForm(FormValidationAction):
         try:
             result = intake_client.answer(tracker.sender_id, slot, case_type_of(tracker), guess)
         except intake_client.IntakeUnavailable:
-            dispatcher.utter_message(text=texts.SERVICE_DOWN)
+            # The worker undoes the turn and the same answer is read again later. The slot is still
+            # named, as a form whose requested slot the validation leaves alone rejects the turn.
+            dispatcher.utter_message(text=texts.UNDO_TURN)
             return [SlotSet(slot, None)]
         value = result.get("value")
         if value is not None:
@@ -206,7 +208,7 @@ class ActionAskCategory(Action):
         try:
             menu = intake_client.case_categories(case_type)
         except intake_client.IntakeUnavailable:
-            dispatcher.utter_message(text=texts.SERVICE_DOWN)
+            dispatcher.utter_message(text=texts.UNDO_TURN)
             return []
         guess = next((c for c in menu if c["code"] == tracker.get_slot("category_guess")), None)
         if guess is not None:
@@ -250,7 +252,7 @@ class ActionAskDescription(Action):
         try:
             intake_client.await_description(tracker.sender_id)
         except intake_client.IntakeUnavailable:
-            dispatcher.utter_message(text=texts.SERVICE_DOWN)
+            dispatcher.utter_message(text=texts.UNDO_TURN)
             return []
         dispatcher.utter_message(text=texts.ASK_DESCRIPTION[case_type_of(tracker)])
         return []
@@ -286,7 +288,7 @@ class ActionAskConfirm(Action):
         try:
             categories = {c["code"]: c["name"] for c in intake_client.case_categories(case_type)}
         except intake_client.IntakeUnavailable:
-            dispatcher.utter_message(text=texts.SERVICE_DOWN)
+            dispatcher.utter_message(text=texts.UNDO_TURN)
             return []
         kind_line = f"Tipo: {categories.get(tracker.get_slot('category'), '-')}"
         if tracker.get_slot("category_from_story"):
@@ -350,8 +352,13 @@ class ActionFileCase(Action):
             dispatcher.utter_message(text=FILED_TEMPLATE)
         elif filed is False:  # intake refuses a filing the action stopped waiting for, so none will follow
             dispatcher.utter_message(text=texts.CASE_FAILED)
+        elif inbound_id is not None:
+            # intake cannot say (it is down): the worker undoes the turn and confirms again later
+            # with the same message, whose id makes that filing the one that may have happened.
+            dispatcher.utter_message(text=texts.UNDO_TURN)
+            return []
         else:
-            # Neither said: the form closes all the same, as confirming again could file a second case.
+            # Neither said, and no key to file by: the form closes, as confirming again could file twice.
             dispatcher.utter_message(text=texts.CASE_UNCONFIRMED)
         return _clear()
 

@@ -20,7 +20,7 @@ class ActionCheckIdentity(Action):
         try:
             identity = intake_client.identity(tracker.sender_id)
         except intake_client.IntakeUnavailable:
-            dispatcher.utter_message(text=texts.SERVICE_DOWN)
+            dispatcher.utter_message(text=texts.UNDO_TURN)
             return []
         if identity["state"] == "locked":
             dispatcher.utter_message(text=texts.LOCKED.format(minutes=identity["locked_minutes"]))

@@ -34,7 +34,7 @@ def answer(dispatcher: CollectingDispatcher, sender: str, topic: str) -> list[di
             return [SlotSet("pending_topic", topic)]
         answered = intake_client.record_answer(sender, topic)
     except intake_client.IntakeUnavailable:
-        dispatcher.utter_message(text=texts.SERVICE_DOWN)
+        dispatcher.utter_message(text=texts.UNDO_TURN)
         return []
     if not answered:  # verification expired between the two calls
         dispatcher.utter_message(text=texts.ASK_DNI)

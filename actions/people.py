@@ -15,7 +15,7 @@ def request_person(dispatcher: CollectingDispatcher, sender: str) -> list[dict[s
     try:
         intake_client.request_person(sender)
     except intake_client.IntakeUnavailable:
-        dispatcher.utter_message(text=texts.SERVICE_DOWN)
+        dispatcher.utter_message(text=texts.UNDO_TURN)
         return []
     dispatcher.utter_message(text=texts.PERSON_REQUESTED)
     return []

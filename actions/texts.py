@@ -15,7 +15,10 @@ DNI_MALFORMED = "El número de identidad tiene 13 números. Revíselo y escríba
 DNI_MISMATCH = "Ese número no coincide con el registrado para este teléfono. Revíselo y escríbalo de nuevo. Le quedan {attempts_left} intentos.\nSi cambió de teléfono, escriba 5 para hablar con una persona."
 LOCKED = "Por seguridad, las consultas desde este teléfono están bloqueadas por {minutes} minutos. Si necesita ayuda, escriba 5 para hablar con una persona."
 IDENTITY_VERIFIED = "Gracias, verificamos su identidad."
-SERVICE_DOWN = "Disculpe, ahora no podemos consultar sus datos. Intente de nuevo en unos minutos."
+# Said instead of an answer when intake cannot be reached: never sent. The worker undoes the turn in
+# Rasa's tracker and answers the same message again later (intake/conversation.py UNDO_TURN), so an
+# outage in the middle of a form loses no answer; after a few tries it apologises instead.
+UNDO_TURN = "{{deshacer_turno}}"
 PERSON_REQUESTED = "Listo, registramos su solicitud. Una persona del programa le escribirá por este mismo medio en horario de oficina (lunes a viernes, 8:00 a 16:00)."
 
 # --- cases ---

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from bench.common import BROKER, LINE_NUMBER, PUBLIC, SECRETS, TOKEN, TRACKERS, fresh_database
+from intake.broker import QUEUES
 from intake.db import engine_for, session_factory
 from intake.demo_registry import write_demo
 from intake.demo_staff import create_demo_staff
@@ -103,7 +104,8 @@ class Stack:
             waiting = conn.execute(
                 select(func.count()).select_from(InboundMessage).where(InboundMessage.processed_at.is_(None))
             ).scalar_one()
-        queued = int(redis.Redis.from_url(BROKER).llen("celery"))  # Celery's one default queue
+        client = redis.Redis.from_url(BROKER)
+        queued = sum(int(client.llen(name)) for name in QUEUES)  # turns and replies alike
         return int(waiting), queued
 
     def unsent(self) -> int:

@@ -6,9 +6,13 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import jwt
+import redis
 import requests
+
+from intake.tracker_undo import undo_message
 
 # Rasa's HTTP API lets the "admin" role call every endpoint; /model/parse names no
 # conversation, so the "user" role (one conversation) cannot call it.
@@ -63,6 +67,11 @@ def _http() -> requests.Session:
     return session
 
 
+@lru_cache(maxsize=4)
+def _tracker_client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+
+
 @dataclass(frozen=True)
 class Assistant:
     rasa_url: str
@@ -70,6 +79,8 @@ class Assistant:
     timeout_s: float
     # The secret that signs the short-lived JWTs Rasa's HTTP API requires (RASA_API_TOKEN).
     api_token: str = ""
+    # Where Rasa keeps its trackers (TRACKER_REDIS_URL): a turn is undone there.
+    tracker_redis_url: str = ""
 
     def _authorization(self) -> dict[str, str]:
         # In a header, never in the URL: query strings end up in access logs.
@@ -125,6 +136,28 @@ class Assistant:
             raise AssistantUnavailable(f"rasa unreachable: {type(exc).__name__}") from None
         _check_status(response.status_code, "rasa")
         return [m["text"] for m in response.json() if m.get("text")]
+
+    def undo(self, sender: str, inbound_id: int) -> None:
+        """Take the conversation back to before message `inbound_id`, as if it never came
+        (intake/tracker_undo.py); the tracker store is Redis at `tracker_redis_url`."""
+        try:
+            undo_message(_tracker_client(self.tracker_redis_url), sender, inbound_id)
+        except redis.RedisError as exc:
+            raise AssistantUnavailable(f"tracker store unreachable: {type(exc).__name__}") from None
+
+    def form_open(self, sender: str) -> bool:
+        """Is a form still waiting for this conversation's answer (Rasa's active loop)?"""
+        try:
+            response = _http().get(
+                f"{self.rasa_url}/conversations/{sender}/tracker",
+                headers=self._authorization(),
+                params={"include_events": "NONE"},
+                timeout=self.timeout_s,
+            )
+        except requests.RequestException as exc:
+            raise AssistantUnavailable(f"rasa unreachable: {type(exc).__name__}") from None
+        _check_status(response.status_code, "rasa tracker")
+        return bool((response.json().get("active_loop") or {}).get("name"))
 
     def healthy(self) -> dict[str, bool]:
         status = {}

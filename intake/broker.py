@@ -26,10 +26,20 @@ SLA_SWEEP = "cases.sla_sweep"
 TALLY_SNAPSHOT = "tally.snapshot"
 TALLY_SNAPSHOT_IF_DUE = "tally.snapshot_if_due"
 
+# Celery's queues, each a Redis list. Replies have their own: on payment day thousands of turns
+# wait, and a reply queued behind them all would reach the person minutes after their turn was
+# taken. A worker takes from both in turn (kombu's Redis transport rotates its queues), so replies
+# leave while turns wait.
+CELERY_QUEUE = "celery"  # Celery's default: turns, routing, sweeps
+REPLIES_QUEUE = "replies"
+QUEUES = (CELERY_QUEUE, REPLIES_QUEUE)
+TASK_ROUTES = {SEND_OUTBOUND: {"queue": REPLIES_QUEUE}}
+
 
 @lru_cache(maxsize=4)
 def producer(broker_url: str, socket_timeout_s: float = 1.0) -> Celery:
     app = Celery("intake-producer", broker=broker_url)
+    app.conf.task_routes = TASK_ROUTES
     app.conf.broker_connection_retry_on_startup = False
     app.conf.broker_transport_options = {
         # One attempt, each socket operation bounded: a Redis that accepts connections and never

@@ -32,7 +32,7 @@ from intake.nontext import VOICE_IN_FORM, kind_of
 from intake.openers import explicit_request, for_classifier
 from intake.outbound_rows import new_outbound
 from intake.redaction import prepare_for_assistant
-from intake.reply_templates import Context, fill, has_placeholder
+from intake.reply_templates import UNAVAILABLE, Context, fill, has_placeholder
 from intake.sms_text import to_gsm7
 from intake.to_assistant import Facts, Step, needs_parse, route
 
@@ -46,6 +46,9 @@ APOLOGY = (
 SURVEY_THANKS = "Gracias por su respuesta. Nos ayuda a mejorar."
 # What the filing action answers (actions/cases.py FILED_TEMPLATE): the worker fills the reference.
 FILED_TEMPLATE = "{{caso_registrado}}"
+# What an action says when intake did not answer it (actions/texts.py UNDO_TURN): the turn is undone
+# in Rasa's tracker and the message answered again later, like an empty reply; never sent.
+UNDO_TURN = "{{deshacer_turno}}"
 # Twilio accepts 1600 characters per message; keep a margin for WhatsApp formatting.
 MAX_PART = 1500
 
@@ -62,6 +65,10 @@ class Replier(Protocol):
     def parse(self, text: str) -> Parse: ...
 
     def reply(self, sender: str, text: str, inbound_id: int | None = None) -> list[str]: ...
+
+    def undo(self, sender: str, inbound_id: int) -> None: ...
+
+    def form_open(self, sender: str) -> bool: ...
 
 
 def split_for_sms(texts: list[str]) -> list[str]:
@@ -126,7 +133,9 @@ def process_next(
             survey = pending_survey(session, contact, now())
         if survey is not None:
             record_satisfaction(session, survey, int(plain(body)), now())
-    if already_filed:
+    # Unless the turn that filed it was undone (intake could not confirm the filing to the action):
+    # Rasa's form still waits for the confirmation, and the same message files nothing new.
+    if already_filed and not assistant.form_open(pseudonym):
         filed = _filled(sessions, contact_id, inbound_id, body, now, policy)
         return _record_replies(sessions, inbound_id, [filed], now())
     keyword = consent.keyword_of(body, opt_out_type)
@@ -178,22 +187,24 @@ def process_next(
 
     # The message's id travels as metadata: the filing action sends it to intake as its idempotency key.
     replies = assistant.reply(pseudonym, to_rasa, inbound_id=inbound_id)
+    unreachable = UNDO_TURN in replies
+    if unreachable or not (before or replies):
+        # An action failed (empty) or could not reach intake: Rasa's tracker moved on all the same
+        # (a form's slot emptied, a question asked that the person never sees). Undone first, so
+        # the next try, or the person's next message, finds the conversation as it was before.
+        assistant.undo(pseudonym, inbound_id)
+        if attempts >= EMPTY_REPLY_RETRIES:
+            return _record_replies(sessions, inbound_id, [UNAVAILABLE if unreachable else APOLOGY], now())
+        with sessions() as session, session.begin():  # the assistant did answer: a real attempt
+            counted = InboundMessage.attempts + 1
+            session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id).values(attempts=counted))
+        raise AssistantUnavailable("an action could not reach intake" if unreachable else "an empty reply")
     if has_placeholder(replies):
         # Rasa's replies name templates; the values are filled in here, so its tracker never holds them.
         with sessions() as session:
             ctx = Context(session, session.get_one(Contact, contact_id), inbound_id, body, now(), policy)
             replies = [fill(text, ctx) for text in replies]
     texts = before + replies
-    if not texts:
-        if attempts < EMPTY_REPLY_RETRIES:
-            with sessions() as session, session.begin():  # the assistant did answer: a real attempt
-                session.execute(
-                    update(InboundMessage)
-                    .where(InboundMessage.id == inbound_id)
-                    .values(attempts=InboundMessage.attempts + 1)
-                )
-            raise AssistantUnavailable("the assistant gave an empty reply")
-        texts = [APOLOGY]
     return _record_replies(sessions, inbound_id, texts, now())
 
 

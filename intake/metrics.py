@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Float, case, func, select, type_coerce
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from intake.broker import CELERY_QUEUE, REPLIES_QUEUE
 from intake.case_states import OPEN
 from intake.delivery import TECHNICAL
 from intake.models import Case, InboundMessage, OutboundMessage, as_utc
@@ -42,7 +43,6 @@ OUTBOUND_STATUSES = (
 OUTBOUND_FAILED = ("failed", "undelivered")
 # Seconds from a message's arrival to its answer (Rasa's turn, the queue before it, retries).
 LATENCY_BUCKETS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
-CELERY_QUEUE = "celery"  # Celery's default queue, a Redis list; no task is routed elsewhere
 # Each periodic job writes its last run here (record_sweep); a hash, so a scrape reads it in one call.
 SWEEPS_KEY = "lc:sweeps:last_run"
 
@@ -70,6 +70,7 @@ class Snapshot:
     outbound_stuck: int = 0
     cases_past_deadline: int = 0
     celery_queue_length: int | None = None
+    replies_queue_length: int | None = None
     sweeps: dict[str, float] = field(default_factory=dict)
     dependencies: dict[str, bool] = field(default_factory=dict)
 
@@ -133,7 +134,11 @@ def read_redis(client: redis.Redis) -> dict[str, object]:
     sweeps = {
         (k.decode() if isinstance(k, bytes) else str(k)): float(v) for k, v in dict(client.hgetall(SWEEPS_KEY)).items()
     }
-    return {"celery_queue_length": int(client.llen(CELERY_QUEUE)), "sweeps": sweeps}
+    return {
+        "celery_queue_length": int(client.llen(CELERY_QUEUE)),
+        "replies_queue_length": int(client.llen(REPLIES_QUEUE)),
+        "sweeps": sweeps,
+    }
 
 
 def snapshot(
@@ -172,7 +177,11 @@ class _SnapshotCollector(Collector):
         if s.database_up:
             yield from self._database()
         if s.celery_queue_length is not None:
-            yield _gauge("lc_celery_queue_length", "Tasks waiting in Celery's Redis queue.", s.celery_queue_length)
+            about = "Turns and other tasks waiting in Celery's default queue."
+            yield _gauge("lc_celery_queue_length", about, s.celery_queue_length)
+        if s.replies_queue_length is not None:
+            about = "Replies waiting in Celery's replies queue."
+            yield _gauge("lc_replies_queue_length", about, s.replies_queue_length)
         sweeps = GaugeMetricFamily(
             "lc_sweep_last_run_timestamp_seconds", "When a periodic job last finished (Unix time).", labels=["sweep"]
         )

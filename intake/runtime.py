@@ -31,7 +31,7 @@ class Runtime:
     @cached_property
     def assistant(self) -> Assistant:
         s = self.settings
-        return Assistant(s.rasa_url, s.action_server_url, s.rasa_timeout_s, s.rasa_api_token)
+        return Assistant(s.rasa_url, s.action_server_url, s.rasa_timeout_s, s.rasa_api_token, s.tracker_redis_url)
 
     @cached_property
     def sender(self) -> Sender:

@@ -7,10 +7,12 @@ import logging
 from celery import Celery
 from celery.schedules import crontab
 from celery.signals import worker_init
+from kombu import Queue
 
 from intake.broker import (
     IMPORT_SPOOL,
     PURGE_RETENTION,
+    QUEUES,
     RECONCILE_INBOUND,
     RECONCILE_OUTBOUND,
     SLA_SWEEP,
@@ -19,6 +21,7 @@ from intake.broker import (
     SWEEP_OUTBOUND,
     SWEEP_UNROUTED,
     TALLY_SNAPSHOT_IF_DUE,
+    TASK_ROUTES,
 )
 from intake.redis_checks import refuse_unsafe_redis
 from intake.runtime import runtime
@@ -32,6 +35,9 @@ def make_celery() -> Celery:
         # A task lost with its worker is redelivered rather than forgotten.
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # Every worker takes from both queues (intake/broker.py: why replies have their own).
+        task_queues=[Queue(name) for name in QUEUES],
+        task_routes=TASK_ROUTES,
         task_ignore_result=True,
         broker_connection_retry_on_startup=True,
         # No remote control, gossip, mingle or heartbeat (the worker's flags in stack/processes.py):

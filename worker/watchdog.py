@@ -22,7 +22,7 @@ import redis
 from celery.signals import task_received, worker_ready
 from celery.worker import state
 
-from intake.metrics import CELERY_QUEUE
+from intake.broker import QUEUES
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def _watch(broker_url: str) -> None:
         now = time.monotonic()
         busy = bool(state.active_requests or state.reserved_requests)
         try:
-            waiting = int(client.llen(CELERY_QUEUE))
+            waiting = sum(int(client.llen(name)) for name in QUEUES)
         except redis.RedisError:
             idle_since = None  # the broker is away: nobody can consume, nothing to judge
             continue

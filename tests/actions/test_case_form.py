@@ -234,10 +234,10 @@ def test_a_place_that_needs_one_more_step_makes_that_the_next_question(intake: F
     assert ran.messages == []
 
 
-def test_an_answer_while_intake_is_down_says_so_and_asks_again(intake_down: None) -> None:
+def test_an_answer_while_intake_is_down_changes_nothing_and_asks_for_the_turn_to_be_undone(intake_down: None) -> None:
     tracker = form_answer("municipality", "nlu_fallback", "juticalpa", **grievance_until("municipality"))
     ran = run(FORM, tracker)
-    assert ran.texts == [texts.SERVICE_DOWN]
+    assert ran.texts == [texts.UNDO_TURN]
     assert ran.slots == {"municipality": None, "requested_slot": "municipality"}
 
 

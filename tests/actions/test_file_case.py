@@ -125,14 +125,15 @@ def test_a_filing_that_failed_before_it_was_saved_is_told_as_failed(intake: Fake
     assert ran.slots == CLEARED
 
 
-def test_when_nobody_can_tell_whether_it_was_filed_the_form_closes_without_saying_it_failed(
+def test_when_nobody_can_tell_whether_it_was_filed_the_turn_is_undone_to_be_confirmed_again(
     intake: FakeIntake,
 ) -> None:
+    """The same message confirms again later, and its id makes that filing the one that may exist."""
     intake.filing_fault, intake.lookup_fault = "crash_after_commit", True
     ran = run(FILE, after_form(CONFIRMED_BY, **GRIEVANCE))
     assert intake.answered == [(CASES, 500), (LOOKUP, 500)]
-    assert ran.texts == [texts.CASE_UNCONFIRMED]
-    assert ran.slots == CLEARED
+    assert ran.texts == [texts.UNDO_TURN]
+    assert ran.slots == {}
 
 
 @pytest.mark.parametrize("metadata", [None, {"inbound_id": True}, {"inbound_id": "41"}, {"inbound_id": 41.0}])
@@ -146,10 +147,10 @@ def test_without_a_whole_message_id_a_lost_answer_cannot_be_looked_up(
     assert ran.texts == [texts.CASE_UNCONFIRMED]
 
 
-def test_with_intake_down_the_outcome_is_unknown_and_the_form_closes(intake_down: None) -> None:
+def test_with_intake_down_the_turn_is_undone_and_the_form_kept(intake_down: None) -> None:
     ran = run(FILE, after_form(CONFIRMED_BY, **GRIEVANCE))
-    assert ran.texts == [texts.CASE_UNCONFIRMED]
-    assert ran.slots == CLEARED
+    assert ran.texts == [texts.UNDO_TURN]
+    assert ran.slots == {}
 
 
 def test_a_case_intake_refuses_is_told_as_failed_without_looking_it_up(intake: FakeIntake) -> None:

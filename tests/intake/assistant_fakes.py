@@ -25,6 +25,8 @@ class Scripted:
         self.fail = fail
         self.intent = intent
         self.ranking = ranking or []
+        self.undone: list[str] = []  # the senders whose last turn was undone
+        self.open_form = False  # what form_open answers
 
     def parse(self, text: str) -> Parse:
         self.parsed.append(text)
@@ -37,3 +39,9 @@ class Scripted:
         self.seen.append((sender, text))
         self.inbound_ids.append(inbound_id)
         return self.replies.pop(0) if self.replies else [f"eco: {text}"]
+
+    def undo(self, sender: str, inbound_id: int) -> None:
+        self.undone.append(sender)
+
+    def form_open(self, sender: str) -> bool:
+        return self.open_form

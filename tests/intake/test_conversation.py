@@ -7,11 +7,12 @@ from sqlalchemy import select
 
 from intake.assistant import AssistantUnavailable, Parse
 from intake.clarify import OFFER_PERSON
-from intake.conversation import APOLOGY, MAX_PART, process_next, split_for_sms
+from intake.conversation import APOLOGY, MAX_PART, UNDO_TURN, process_next, split_for_sms
 from intake.inbound import store_inbound
 from intake.models import IdentityAttempt, InboundMessage, OutboundMessage
 from intake.nontext import REPLIES as NONTEXT_REPLIES
 from intake.nontext import VOICE_IN_FORM
+from intake.reply_templates import UNAVAILABLE
 from intake.runtime import Runtime
 from intake.sms_text import to_gsm7
 from tests.intake.assistant_fakes import POLICY, Scripted
@@ -79,6 +80,43 @@ def test_repeated_empty_answers_end_in_an_apology_not_silence(rt: Runtime) -> No
             process_next(rt.sessions, contact, assistant, POLICY, rt.now)
     process_next(rt.sessions, contact, assistant, POLICY, rt.now)
     assert _bodies(rt) == [APOLOGY]
+
+
+def test_empty_answers_are_undone_in_rasa_before_the_message_is_tried_again(rt: Runtime) -> None:
+    contact = _receive(rt, 1, "hola")
+    assistant = Scripted(replies=[[], ["Hola"]])
+    with pytest.raises(AssistantUnavailable):
+        process_next(rt.sessions, contact, assistant, POLICY, rt.now)
+    assert assistant.undone == [assistant.seen[0][0]]
+    process_next(rt.sessions, contact, assistant, POLICY, rt.now)
+    assert _bodies(rt) == ["Hola"] and len(assistant.undone) == 1
+
+
+def test_an_action_that_could_not_reach_intake_has_its_turn_undone_and_the_same_message_answered_later(
+    rt: Runtime,
+) -> None:
+    contact = _receive(rt, 1, "Choluteca")
+    assistant = Scripted(replies=[["¿En qué municipio pasó?", UNDO_TURN], ["Gracias. ¿Qué pasó?"]])
+    with pytest.raises(AssistantUnavailable):
+        process_next(rt.sessions, contact, assistant, POLICY, rt.now)
+    assert len(assistant.undone) == 1 and _bodies(rt) == []  # nothing of the undone turn is sent
+    with rt.sessions() as session:
+        message = session.scalars(select(InboundMessage)).one()
+        assert (message.status, message.attempts) == ("received", 1)
+    process_next(rt.sessions, contact, assistant, POLICY, rt.now)
+    first, again = (text for _, text in assistant.seen)
+    assert first == again
+    assert _bodies(rt) == [to_gsm7("Gracias. ¿Qué pasó?")]
+
+
+def test_intake_unreachable_try_after_try_ends_in_saying_so_with_the_turn_undone(rt: Runtime) -> None:
+    contact = _receive(rt, 1, "donde cobro")
+    assistant = Scripted(replies=[[UNDO_TURN]] * 4)
+    for _ in range(3):
+        with pytest.raises(AssistantUnavailable):
+            process_next(rt.sessions, contact, assistant, POLICY, rt.now)
+    process_next(rt.sessions, contact, assistant, POLICY, rt.now)
+    assert _bodies(rt) == [to_gsm7(UNAVAILABLE)] and len(assistant.undone) == 4
 
 
 def test_a_voice_note_without_text_gets_a_kind_request_to_write(rt: Runtime) -> None:
@@ -433,6 +471,25 @@ def test_a_filing_whose_reply_timed_out_is_answered_once_with_its_reference_on_t
     with rt.sessions() as session:
         case = session.scalars(select(Case)).one()
         assert case.source_inbound_id == turn.inbound_id
+    bodies = _bodies(rt)
+    assert len(bodies) == 1 and to_gsm7(f"código {case.reference}") in bodies[0]
+
+
+def test_a_filing_whose_turn_was_undone_is_confirmed_through_rasa_whose_form_still_waits(rt: Runtime) -> None:
+    """intake filed, but the action could not hear it and the turn was undone: Rasa's form still
+    waits for the confirmation, so the same message goes to Rasa (whose filing answers 200)."""
+    contact = _receive(rt, 1, "1")
+    assistant = FilesThenTimesOut(rt)
+    with pytest.raises(AssistantUnavailable):
+        process_next(rt.sessions, contact, assistant, POLICY, rt.now)
+    assistant.open_form = True
+    assistant.replies = [["{{caso_registrado}}"]]
+    process_next(rt.sessions, contact, assistant, POLICY, rt.now)
+    assert len(assistant.seen) == 1  # Rasa was asked this time
+    from intake.models import Case
+
+    with rt.sessions() as session:
+        case = session.scalars(select(Case)).one()
     bodies = _bodies(rt)
     assert len(bodies) == 1 and to_gsm7(f"código {case.reference}") in bodies[0]
 

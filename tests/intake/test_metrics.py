@@ -138,6 +138,7 @@ def test_metrics_show_what_the_database_holds(internal: FlaskClient) -> None:
         rt.now().timestamp(), abs=60
     )
     assert value("lc_celery_queue_length") >= 0
+    assert value("lc_replies_queue_length") >= 0
 
 
 def test_the_public_app_has_no_metrics(client: FlaskClient) -> None:

@@ -8,8 +8,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 import redis
 
+from intake.broker import QUEUES
 from stack.paths import ROOT
 from worker.watchdog import EXIT_CODE, STALL_S, stalled
 
@@ -39,10 +41,11 @@ STUCK = textwrap.dedent(
 )
 
 
-def test_a_stuck_worker_exits_for_a_restart_and_takes_its_pool_with_it() -> None:
+@pytest.mark.parametrize("queue", QUEUES)
+def test_a_stuck_worker_exits_for_a_restart_and_takes_its_pool_with_it(queue: str) -> None:
     client = redis.Redis.from_url(WATCHDOG_REDIS_URL)
-    client.delete("celery")
-    client.rpush("celery", "a task nobody takes")
+    client.delete(*QUEUES)
+    client.rpush(queue, "a task nobody takes")
     try:
         worker = subprocess.Popen(
             [sys.executable, "-c", STUCK, WATCHDOG_REDIS_URL],
@@ -59,4 +62,4 @@ def test_a_stuck_worker_exits_for_a_restart_and_takes_its_pool_with_it() -> None
         assert not stat.exists() or stat.read_text().split()[2] == "Z"
         worker.stdout.close()
     finally:
-        client.delete("celery")
+        client.delete(*QUEUES)

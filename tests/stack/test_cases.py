@@ -12,9 +12,19 @@ from sqlalchemy import select
 from intake.db import session_factory
 from intake.deadlines import HONDURAS
 from intake.form_answers import MONTH_NAMES
-from intake.models import Case, CaseEvidence, ComplaintDraft, ConsentEvent, Contact, PersonRequest, as_utc
+from intake.models import (
+    Case,
+    CaseEvidence,
+    ComplaintDraft,
+    ConsentEvent,
+    Contact,
+    InboundMessage,
+    PersonRequest,
+    as_utc,
+)
 from intake.settings import tracker_url
 from intake.sms_text import to_gsm7
+from stack.processes import Process
 from tests.stack.system import STACK_REDIS_URL, System, says, unused_household
 
 pytestmark = pytest.mark.stack
@@ -268,3 +278,40 @@ def test_no_case_description_ever_reaches_rasas_tracker(system: System) -> None:
         assert story not in dump, f"a description reached Rasa: {story[:30]}…"
     for fragment in ("9988-7766", "99887766", "500 lempiras", "no había pisto", "me cobro"):
         assert fragment not in dump, f"{fragment!r} reached Rasa's tracker"
+
+
+def test_intake_gone_while_a_form_answer_is_read_loses_the_answer_to_nothing(system: System) -> None:
+    """The action cannot reach intake: the worker undoes the turn in Rasa's tracker, sends nothing,
+    and answers the same message once intake is back, as the form's next question."""
+    phone = system.fresh_phone()
+    assert says(system.ask(phone, "quiero poner una queja"), "1. No recibí mi pago")
+    assert "municipio" in system.ask(phone, "1")
+    [internal] = [p for p in system.processes if p.name == "internal"]
+    internal.stop()
+    before = len(system.replies(phone))
+    try:
+        system.send(phone, "san pedro sula")
+        deadline = time.monotonic() + 30
+        while _attempts(system, phone) < 1:  # the turn ran, and its action found intake gone
+            assert time.monotonic() < deadline, f"the worker never tried the message: {system.replies(phone)}"
+            time.sleep(0.2)
+        assert len(system.replies(phone)) == before  # nothing said of the undone turn
+    finally:
+        restarted = Process(internal.name, internal.argv, internal.env, internal.health_url, log_path=internal.log_path)
+        system.processes[system.processes.index(internal)] = restarted.start()
+        restarted.wait_ready(60)
+    assert says(system.wait_reply(phone, before + 1), "¿De qué mes es el pago?")
+    assert says(system.ask(phone, "marzo"), "qué pasó")
+    assert "1. Con mi nombre" in _tell(system, phone, "Fui al banco y no me pagaron")
+    summary = system.ask(phone, "1")
+    assert says(summary, "Municipio: San Pedro Sula, Cortés") and says(summary, "Mes del pago: marzo de")
+    assert len(system.replies(phone)) == before + 4  # the undone turn's question never went out
+
+
+def _attempts(system: System, phone: str) -> int:
+    with session_factory(system.database_url)() as session:
+        contact = session.scalars(select(Contact).where(Contact.phone == phone)).one_or_none()
+        if contact is None:
+            return 0
+        rows = session.scalars(select(InboundMessage.attempts).where(InboundMessage.contact_id == contact.id)).all()
+        return max(rows, default=0)
