@@ -14,6 +14,9 @@ stand-in answering after 150 ms) serves, in order:
 - the payment-day burst: 20,000 messages from 10,000 senders offered in 60 s, drained (figure 4).
 
     .venv/bin/python -m bench.endtoend [--database sqlite|postgresql] [--rates 5,10,20,30,40,60] [--step-seconds 100]
+                                       [--repeats 3]
+
+Each figure runs `--repeats` times on the same system; the report gives the median and the spread.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import argparse
 import asyncio
 import itertools
 import os
+import statistics
 import threading
 import time
 from collections import Counter
@@ -35,6 +39,7 @@ from sqlalchemy import func, select
 from bench import footprint, turns
 from bench.case_latency import wait_assigned
 from bench.openloop import offer, quantile
+from bench.repeats import combine
 from bench.stack_run import Progress, Stack, post_form, start
 from intake.db import engine_for
 from intake.models import InboundMessage, OutboundMessage
@@ -193,6 +198,28 @@ def sustained(stack: Stack, rates: list[float], step_s: float, profile_s: float,
     return result
 
 
+def sustained_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Repetitions of the ramp, whose steps differ in number: the rates held are the runs' medians,
+    each run's beside them; steps, backlog and profiles are the run whose line held the median
+    rate; memory is the highest peak of any run."""
+    held = [(run["line_held"], run["rasa-rest_held"]) for run in runs]
+    line = statistics.median_low([h[0] for h in held])
+    shown = next(run for run in runs if run["line_held"] == line)
+    profiled = next((run for run in runs if run.get("profiles")), shown)
+    return {
+        **shown,
+        "line_held": line,
+        "rasa-rest_held": statistics.median_low([h[1] for h in held]),
+        "held_each_run": [{"line": h[0], "rasa-rest": h[1]} for h in held],
+        "repetitions": len(runs),
+        "memory_under_load": {
+            key: max(run["memory_under_load"][key] for run in runs) for key in ("peak_rss", "peak_pss")
+        },
+        "profiles": profiled.get("profiles", {}),
+        "profiled_rate": profiled.get("profiled_rate"),
+    }
+
+
 def burst(stack: Stack, senders: int, messages: int, seconds: float, progress: Progress) -> dict[str, Any]:
     households = stack.take(senders)
     engine = engine_for(stack.database_url)
@@ -243,6 +270,18 @@ def burst(stack: Stack, senders: int, messages: int, seconds: float, progress: P
     return figure
 
 
+def households_needed(args: argparse.Namespace, skip: set[str]) -> int:
+    """Fresh households for every run of every part (a phone used once has a conversation's state)."""
+    rates = [float(r) for r in args.rates.split(",")]
+    per_run = {
+        "complaint": args.complaints,
+        "same": args.same_phones,
+        "sustained": int(sum(rates) * args.step_seconds / turns.mean_turns() * 1.2) + 100,
+        "burst": args.burst_senders,
+    }
+    return args.repeats * sum(n for part, n in per_run.items() if part not in skip) + 100
+
+
 def main(argv: list[str] | None = None, progress: Progress = print) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
@@ -259,9 +298,11 @@ def main(argv: list[str] | None = None, progress: Progress = print) -> dict[str,
     parser.add_argument("--twilio-latency-ms", type=float, default=150.0)
     parser.add_argument("--workers", type=int, default=None, help="Celery worker concurrency (WORKER_CONCURRENCY)")
     parser.add_argument("--skip", default="", help="phases to leave out: complaint,same,sustained,burst")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each figure: the median and the spread")
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
-    stack = start(args.database, args.households, args.twilio_latency_ms / 1000, args.workers, progress)
+    households = max(args.households, households_needed(args, skip))
+    stack = start(args.database, households, args.twilio_latency_ms / 1000, args.workers, progress)
     if args.workers:
         stack.env["WORKER_CONCURRENCY"] = str(args.workers)  # what it ran with, for the report
     results: dict[str, Any] = {"database": args.database, "worker_concurrency": worker_concurrency(stack.env)}
@@ -269,18 +310,34 @@ def main(argv: list[str] | None = None, progress: Progress = print) -> dict[str,
         time.sleep(10)  # idle: every process loaded, nothing offered
         rss, pss = footprint.memory_of(stack.pids())
         results["memory_idle"] = {"rss": rss, "pss": pss, "processes": len(stack.pids())}
+        times = range(args.repeats)
         if "complaint" not in skip:
-            results["complaint_routed"] = complaint_routed(stack, args.complaints, args.complaint_rate, progress)
-            drain(stack, 300, progress)
+            runs = []
+            for _ in times:
+                runs.append(complaint_routed(stack, args.complaints, args.complaint_rate, progress))
+                drain(stack, 300, progress)
+            results["complaint_routed"] = combine(runs)
         if "same" not in skip:
-            results["same_sender"] = same_sender(stack, args.same_phones, progress)
-            drain(stack, 300, progress)
+            runs = []
+            for _ in times:
+                runs.append(same_sender(stack, args.same_phones, progress))
+                drain(stack, 300, progress)
+            results["same_sender"] = combine(runs)
         if "sustained" not in skip:
             rates = [float(r) for r in args.rates.split(",")]
-            results["sustained"] = sustained(stack, rates, args.step_seconds, args.profile_seconds, progress)
-            drain(stack, 600, progress)
+            runs = []
+            for n in times:  # profiled once: py-spy's own CPU would weigh on the other runs too
+                profile_s = args.profile_seconds if n == 0 else 0.0
+                runs.append(sustained(stack, rates, args.step_seconds, profile_s, progress))
+                drain(stack, 600, progress)
+            results["sustained"] = sustained_of(runs)
         if "burst" not in skip:
-            results["burst"] = burst(stack, args.burst_senders, args.burst_messages, args.burst_seconds, progress)
+            runs = []
+            for n in times:
+                if n:
+                    drain(stack, 600, progress)
+                runs.append(burst(stack, args.burst_senders, args.burst_messages, args.burst_seconds, progress))
+            results["burst"] = combine(runs)
     finally:
         stack.stop()
     return results

@@ -2,6 +2,7 @@
 
 .venv/bin/python -m bench.run            # the whole run (about an hour)
 .venv/bin/python -m bench.run --phases endtoend --step-seconds 60   # one phase again, kept beside the rest
+.venv/bin/python -m bench.run --phases endtoend --skip complaint,same,sustained --repeats 1   # one burst
 .venv/bin/python -m bench.run --smoke    # toy sizes, about a minute, into var/bench-smoke/ (the suite)
 
 Phases: `acknowledgement` (figures 1 and 2, bench/channels.py), `endtoend` (figures 3 to 8,
@@ -28,6 +29,7 @@ SMOKE_ENDTOEND = [
     *("--rates", "2", "--step-seconds", "6", "--profile-seconds", "3", "--households", "300"),
     *("--complaints", "5", "--complaint-rate", "5", "--same-phones", "3"),
     *("--burst-senders", "20", "--burst-messages", "40", "--burst-seconds", "2"),
+    *("--repeats", "2"),  # two, so the median and spread of repetitions are written too
 ]
 
 
@@ -42,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--step-seconds", type=float, default=100.0, help="each sustained rate (figure 3)")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite", help="figures 3 to 8")
     parser.add_argument("--skip", default="", help="endtoend's parts to leave out: complaint,same,sustained,burst")
+    parser.add_argument("--rates", default="", help="the sustained steps, msg/s (default bench/endtoend.py's)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each of figures 3 to 8")
     args = parser.parse_args(argv)
     phases = ["acknowledgement", "endtoend"] if args.smoke else [p.strip() for p in args.phases.split(",") if p.strip()]
     unknown = set(phases) - set(PHASES)
@@ -65,8 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         results["repeats"] = 1 if args.smoke else 3
     if "endtoend" in phases:
         options = ["--step-seconds", f"{args.step_seconds:g}", "--database", args.database]
+        options += ["--repeats", str(args.repeats), *(["--rates", args.rates] if args.rates else [])]
         if args.smoke:  # every phase at a toy size: about a minute, most of it Rasa loading its model
-            options = [*options[2:], *SMOKE_ENDTOEND]
+            options = [*options[2:4], *SMOKE_ENDTOEND]
         if args.skip:
             options += ["--skip", args.skip]
         progress(f"bench: whole turns, burst, same sender, complaint routed, footprint {' '.join(options)}")
@@ -83,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         flags.append(f"--database {args.database}")
     if "endtoend" in phases and args.skip:
         flags.append(f"--skip {args.skip}")
+    if "endtoend" in phases and args.rates:
+        flags.append(f"--rates {args.rates}")
+    if "endtoend" in phases and args.repeats != 3:
+        flags.append(f"--repeats {args.repeats}")
     command = " ".join([".venv/bin/python -m bench.run", "--smoke" if args.smoke else "", *flags]).replace("  ", " ")
     for phase in phases:
         # A part run again keeps the command of the run its other figures came from.

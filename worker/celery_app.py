@@ -7,7 +7,7 @@ import logging
 from celery import Celery
 from celery.schedules import crontab
 from celery.signals import worker_init
-from kombu import Queue
+from kombu.entity import Queue
 
 from intake.broker import (
     IMPORT_SPOOL,
@@ -36,7 +36,7 @@ def make_celery() -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         # Every worker takes from both queues (intake/broker.py: why replies have their own).
-        task_queues=[Queue(name) for name in QUEUES],
+        task_queues=[Queue(name) for name in QUEUES],  # type: ignore[no-untyped-call]  # kombu's is unannotated
         task_routes=TASK_ROUTES,
         task_ignore_result=True,
         broker_connection_retry_on_startup=True,

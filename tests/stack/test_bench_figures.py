@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import footprint, report, turns
+from bench import endtoend, footprint, report, report_turns, turns
+from bench.repeats import combine
 
 
 def _step(latencies: list[float], unanswered: int = 0, backlog: list[int] | None = None) -> turns.Step:
@@ -98,3 +99,23 @@ def test_the_report_says_which_goals_are_met_and_which_missed(tmp_path: Path) ->
     assert "| `recv (socket)` | 50.0% | `run (worker/tasks.py)` | 90.0% |" in text
     for chart in ("sustained", "burst"):
         assert (tmp_path / f"{written.stem}-{chart}.png").stat().st_size > 5000
+
+
+def test_repetitions_give_each_number_s_median_and_the_report_its_spread(tmp_path: Path) -> None:
+    runs = [
+        {"rate": 10.0, "count": 200, "p50_ms": p50, "p90_ms": 70.0, "p99_ms": p99, "max_ms": 200.0}
+        for p50, p99 in ((48.0, 90.0), (61.0, 140.0), (52.0, 95.0))
+    ]
+    routed = combine(runs)
+    assert (routed["p50_ms"], routed["p99_ms"], routed["repetitions"]) == (52.0, 95.0, 3)
+    assert routed["spread"]["p99_ms"] == [90.0, 140.0] and "rate" in routed["spread"]
+    same = combine([{"line": {"gap_after_previous": {"p99_ms": v}}} for v in (280.0, 310.0, 290.0)])
+    assert same["line"]["gap_after_previous"]["p99_ms"] == 290.0
+    held = [{"line_held": a, "rasa-rest_held": b, "memory_under_load": {"peak_rss": m, "peak_pss": m}, "steps": []}
+            for a, b, m in ((20.0, 40.0, 1), (30.0, 40.0, 3), (20.0, 30.0, 2))]  # fmt: skip
+    sustained = endtoend.sustained_of(held)
+    assert (sustained["line_held"], sustained["rasa-rest_held"]) == (20.0, 40.0)
+    assert sustained["memory_under_load"]["peak_rss"] == 3 and len(sustained["held_each_run"]) == 3
+    lines = "\n".join(report_turns.routed_section(routed))
+    assert "The median of 3 runs" in lines and "| 52 ms (runs: 48–61) |" in lines and "95 ms (runs: 90–140)" in lines
+    assert "One run." in "\n".join(report_turns.routed_section(combine(runs[:1])))
