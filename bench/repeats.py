@@ -24,6 +24,8 @@ def _merge(values: list[Any], pick: Callable[[list[float]], Any]) -> Any:
 
 def _median(numbers: list[float]) -> float:
     middle = statistics.median(numbers)
+    if all(isinstance(n, int) for n in numbers) and float(middle).is_integer():
+        return int(middle)  # counts stay counts: an even number of runs averages the middle two
     return round(middle, 1) if isinstance(middle, float) else middle
 
 

@@ -119,3 +119,5 @@ def test_repetitions_give_each_number_s_median_and_the_report_its_spread(tmp_pat
     lines = "\n".join(report_turns.routed_section(routed))
     assert "The median of 3 runs" in lines and "| 52 ms (runs: 48–61) |" in lines and "95 ms (runs: 90–140)" in lines
     assert "One run." in "\n".join(report_turns.routed_section(combine(runs[:1])))
+    assert combine([{"offered": 40}, {"offered": 40}])["offered"] == 40  # a count, even from two runs
+    assert isinstance(combine([{"offered": 40}, {"offered": 40}])["offered"], int)
