@@ -34,7 +34,7 @@ from intake.outbound_rows import new_outbound
 from intake.redaction import prepare_for_assistant
 from intake.reply_templates import UNAVAILABLE, Context, fill, has_placeholder
 from intake.sms_text import to_gsm7
-from intake.to_assistant import Facts, Step, needs_parse, route
+from intake.to_assistant import Facts, Step, menu_choice, needs_parse, route
 
 # Rasa always answers a message in this bot; an empty answer means an action failed.
 # Retry a few times, then apologise rather than leave the beneficiary with silence.
@@ -161,7 +161,9 @@ def process_next(
         facts = Facts(body, prepared, in_form=draft is not None, awaiting_description=awaiting_description)
         # Outside a form, a request said at the start decides, whatever the rest sounds like.
         request = explicit_request(prepared.clean) if draft is None and not facts.has_dni else None
-        parse = assistant.parse(for_classifier(prepared.clean)) if needs_parse(facts, request) else None
+        parse = None
+        if needs_parse(facts, request):
+            parse = menu_choice(prepared.clean) or assistant.parse(for_classifier(prepared.clean))
         decided = route(facts, request, parse)
         to_rasa = decided.to_rasa
         if decided.step is Step.REQUEST:

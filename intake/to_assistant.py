@@ -8,6 +8,7 @@ list). intake/conversation.py gathers the facts, asks `route`, and carries out i
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from enum import Enum
 
@@ -96,6 +97,20 @@ def is_digression(parse: Parse, text: str) -> bool:
         and parse.confidence >= DIGRESSION_MIN_CONFIDENCE
         and len(text.split()) <= DIGRESSION_MAX_WORDS
     )
+
+
+_MENU_DIGIT = re.compile(r"\s*([0-9])\s*[.)]?\s*", re.ASCII)
+MENU_CHOICE = "choose_option"
+
+
+def menu_choice(text: str) -> Parse | None:
+    """A bare menu number ("1", " 2.", "3)") is a choice, as the classifier reads it: no need to ask it.
+
+    Numbered menus are how the line talks, so these are a large share of the messages; each spared
+    a call to Rasa's NLU. ASCII digits only: "²" or "١" go to the classifier like any text.
+    tests/stack/test_conversations.py checks the trained model still reads every digit this way."""
+    found = _MENU_DIGIT.fullmatch(text)
+    return Parse(MENU_CHOICE, 1.0, {"option": found.group(1)}) if found else None
 
 
 def needs_parse(facts: Facts, request: Request | None) -> bool:

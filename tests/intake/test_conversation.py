@@ -216,7 +216,7 @@ def test_an_understood_message_starts_the_count_again_and_a_stale_offer_lapses(r
     later = rt.now() + timedelta(minutes=31)
     picker = Scripted(intent="choose_option")
     process_next(rt.sessions, contact, picker, POLICY, lambda: later)
-    assert [text for _, text in picker.seen] == ['/choose_option{"option": "2"}']  # read as is
+    assert [text for _, text in picker.seen] == ['/choose_option{"option": "1"}']  # read as is
 
 
 @pytest.mark.parametrize("answer", ["²", "①"])

@@ -8,7 +8,7 @@ from intake.assistant import Parse
 from intake.clarify import FALLBACK_INTENT
 from intake.openers import Request, explicit_request
 from intake.redaction import prepare_for_assistant
-from intake.to_assistant import Facts, Route, Step, needs_parse, route
+from intake.to_assistant import Facts, Route, Step, menu_choice, needs_parse, route
 
 DNI = "0801199012345"
 
@@ -104,3 +104,15 @@ def test_only_allowed_entities_reach_the_tracker() -> None:
 def test_a_request_passed_in_is_used_as_given() -> None:
     decided = route(facts("hablar con alguien"), Request("talk_to_person"), None)
     assert decided == Route(Step.REQUEST, "/talk_to_person")
+
+
+@pytest.mark.parametrize(("text", "option"), [("1", "1"), ("0", "0"), (" 7 ", "7"), ("3.", "3"), ("4)", "4")])
+def test_a_bare_menu_number_is_a_choice_without_asking_the_classifier(text: str, option: str) -> None:
+    assert menu_choice(text) == Parse("choose_option", 1.0, {"option": option})
+    structured = f'/choose_option{{"option": "{option}"}}'
+    assert route(facts(text), None, menu_choice(text)) == Route(Step.OUTSIDE_FORM, structured)
+
+
+@pytest.mark.parametrize("text", ["²", "١", "12", "1 2", "opcion 1", "1 de marzo", "", "1.5"])
+def test_anything_else_goes_to_the_classifier(text: str) -> None:
+    assert menu_choice(text) is None

@@ -92,6 +92,19 @@ def test_rasa_ranks_its_guesses_so_the_worker_can_ask_back(system: System, assis
     assert len(parse.ranking) >= 2 and confidences == sorted(confidences, reverse=True)
 
 
+def test_the_trained_model_reads_every_bare_digit_as_the_worker_does_without_asking_it(system: System) -> None:
+    """intake.to_assistant.menu_choice spares Rasa's NLU a bare menu number: only while the model agrees."""
+    from intake.assistant import Assistant as Client
+    from intake.to_assistant import menu_choice
+
+    client = Client(system.env["RASA_URL"], system.env["ACTION_SERVER_URL"], 20, api_token=system.env["RASA_API_TOKEN"])
+    for text in [*"0123456789", " 3.", "4)"]:
+        ours, model = menu_choice(text), client.parse(text.strip())
+        assert ours is not None, text
+        assert (model.intent, model.entities.get("option")) == (ours.intent, ours.entities["option"]), text
+    assert menu_choice("²") is None and menu_choice("12") is None and menu_choice("opcion 1") is None
+
+
 def test_the_menu_numbers_work_like_words(system: System) -> None:
     household = unused_household(system, with_next=True)
     phone = household["phone"]
