@@ -29,7 +29,7 @@ class ActionCaseStatus(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         reference = _reference(tracker)
         try:
-            status = intake_client.case_status(tracker.sender_id, reference)
+            status = await intake_client.case_status(tracker.sender_id, reference)
         except intake_client.IntakeUnavailable:
             dispatcher.utter_message(text=texts.UNDO_TURN)
             return []
@@ -50,7 +50,7 @@ class ActionReopenCase(Action):
             dispatcher.utter_message(text="Escriba REABRIR y el código de su queja, por ejemplo: REABRIR BVM-7K3Q9.")
             return []
         try:
-            code, _ = intake_client.reopen_case(tracker.sender_id, reference)
+            code, _ = await intake_client.reopen_case(tracker.sender_id, reference)
         except intake_client.IntakeUnavailable:
             dispatcher.utter_message(text=texts.UNDO_TURN)
             return []

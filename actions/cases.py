@@ -83,10 +83,12 @@ def case_type_of(tracker: Tracker) -> str:
     return tracker.get_slot("case_type") or "grievance"
 
 
-def start_case(dispatcher: CollectingDispatcher, tracker: Tracker, case_type: str, narrative: bool) -> list[EventType]:
+async def start_case(
+    dispatcher: CollectingDispatcher, tracker: Tracker, case_type: str, narrative: bool
+) -> list[EventType]:
     """Reset the form for a new case of `case_type`; a story that opened it counts as its description."""
     try:
-        started = intake_client.start_case_form(tracker.sender_id, narrative, case_type)
+        started = await intake_client.start_case_form(tracker.sender_id, narrative, case_type)
     except intake_client.IntakeUnavailable:
         dispatcher.utter_message(text=texts.UNDO_TURN)
         return []
@@ -127,7 +129,7 @@ class ActionStartCase(Action):
         case_type = TYPE_OF_INTENT.get(intent, "grievance")
         # A complaint or a data update told in the opening message: its words say the category,
         # and a story of more than a few words is kept as the description.
-        return start_case(dispatcher, tracker, case_type, narrative=intent in ("file_complaint", "update_data"))
+        return await start_case(dispatcher, tracker, case_type, narrative=intent in ("file_complaint", "update_data"))
 
 
 class ValidateCaseForm(FormValidationAction):
@@ -154,20 +156,20 @@ class ValidateCaseForm(FormValidationAction):
         events: list[EventType] = []
         requested = tracker.get_slot("requested_slot")
         if requested and _user_just_spoke(tracker):
-            events = self._read_answer(dispatcher, tracker, requested)
+            events = await self._read_answer(dispatcher, tracker, requested)
             tracker.add_slots(events)
         next_slot = await self.next_requested_slot(dispatcher, tracker, domain)
         if next_slot:
             events.append(next_slot)
         return events
 
-    def _read_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str) -> list[EventType]:
+    async def _read_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name", "")
         if intent in NOT_ANSWERS:
             return []  # the form steps aside; the rule for the intent answers it
         guess = tracker.get_slot("category_guess") if slot == "category" else None
         try:
-            result = intake_client.answer(tracker.sender_id, slot, case_type_of(tracker), guess)
+            result = await intake_client.answer(tracker.sender_id, slot, case_type_of(tracker), guess)
         except intake_client.IntakeUnavailable:
             # The worker undoes the turn and the same answer is read again later. The slot is still
             # named, as a form whose requested slot the validation leaves alone rejects the turn.
@@ -206,7 +208,7 @@ class ActionAskCategory(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         case_type = case_type_of(tracker)
         try:
-            menu = intake_client.case_categories(case_type)
+            menu = await intake_client.case_categories(case_type)
         except intake_client.IntakeUnavailable:
             dispatcher.utter_message(text=texts.UNDO_TURN)
             return []
@@ -250,7 +252,7 @@ class ActionAskDescription(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         try:
-            intake_client.await_description(tracker.sender_id)
+            await intake_client.await_description(tracker.sender_id)
         except intake_client.IntakeUnavailable:
             dispatcher.utter_message(text=texts.UNDO_TURN)
             return []
@@ -286,7 +288,7 @@ class ActionAskConfirm(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         case_type = case_type_of(tracker)
         try:
-            categories = {c["code"]: c["name"] for c in intake_client.case_categories(case_type)}
+            categories = {c["code"]: c["name"] for c in await intake_client.case_categories(case_type)}
         except intake_client.IntakeUnavailable:
             dispatcher.utter_message(text=texts.UNDO_TURN)
             return []
@@ -336,7 +338,7 @@ class ActionFileCase(Action):
         }
         inbound_id = _inbound_id(tracker)
         try:
-            status, _ = intake_client.file_case(tracker.sender_id, fields, inbound_id)
+            status, _ = await intake_client.file_case(tracker.sender_id, fields, inbound_id)
         except intake_client.IntakeUnavailable:
             status = 503
         if status in (200, 201):  # 200: filed by an earlier call for this same message, still a success
@@ -347,7 +349,7 @@ class ActionFileCase(Action):
             dispatcher.utter_message(text=texts.CASE_FAILED)
             return _clear()
         # A timeout or an error: the case may have been filed. Ask before saying it failed.
-        filed = _filed_from(tracker.sender_id, inbound_id)
+        filed = await _filed_from(tracker.sender_id, inbound_id)
         if filed:
             dispatcher.utter_message(text=FILED_TEMPLATE)
         elif filed is False:  # intake refuses a filing the action stopped waiting for, so none will follow
@@ -369,12 +371,12 @@ def _inbound_id(tracker: Tracker) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _filed_from(sender: str, inbound_id: int | None) -> bool | None:
+async def _filed_from(sender: str, inbound_id: int | None) -> bool | None:
     """Whether a case was filed from the message; None when nobody can tell."""
     if inbound_id is None:
         return None
     try:
-        return intake_client.case_filed_from(sender, inbound_id)
+        return await intake_client.case_filed_from(sender, inbound_id)
     except intake_client.IntakeUnavailable:
         return None
 
@@ -386,7 +388,7 @@ class ActionCancelCase(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         # An abandoned draft is replaced by the next form anyway, so an outage here is harmless.
         with contextlib.suppress(intake_client.IntakeUnavailable):
-            intake_client.discard_case_form(tracker.sender_id)
+            await intake_client.discard_case_form(tracker.sender_id)
         dispatcher.utter_message(text=texts.CASE_CANCELLED)
         dispatcher.utter_message(response="utter_menu")
         return [ActiveLoop(None), *_clear()]
@@ -406,5 +408,5 @@ class ActionCaseMedia(Action):
         return []
 
 
-def start_case_from_menu(dispatcher: CollectingDispatcher, tracker: Tracker, case_type: str) -> list[EventType]:
-    return [*start_case(dispatcher, tracker, case_type, narrative=False), FollowupAction("case_form")]
+async def start_case_from_menu(dispatcher: CollectingDispatcher, tracker: Tracker, case_type: str) -> list[EventType]:
+    return [*await start_case(dispatcher, tracker, case_type, narrative=False), FollowupAction("case_form")]

@@ -18,7 +18,7 @@ class ActionCheckIdentity(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         try:
-            identity = intake_client.identity(tracker.sender_id)
+            identity = await intake_client.identity(tracker.sender_id)
         except intake_client.IntakeUnavailable:
             dispatcher.utter_message(text=texts.UNDO_TURN)
             return []
@@ -28,7 +28,7 @@ class ActionCheckIdentity(Action):
         if identity["state"] == "verified":
             topic = tracker.get_slot("pending_topic")
             if topic:
-                return answer(dispatcher, tracker.sender_id, topic)
+                return await answer(dispatcher, tracker.sender_id, topic)
             dispatcher.utter_message(text=texts.IDENTITY_VERIFIED)
             dispatcher.utter_message(response="utter_menu")
             return []

@@ -1,10 +1,13 @@
 """Client for intake's internal API (token-protected); read from the environment on each call, not at import.
 
-Standard library only, so the action server needs nothing beyond rasa_sdk.
+Standard library only, so the action server needs nothing beyond rasa_sdk. Every call is awaited
+and runs in a thread: rasa_sdk runs every action on one event loop, and a blocking call there
+(a filing waits up to 40 s for SQLite's lock) would stop every other conversation's actions.
 """
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import os
@@ -33,7 +36,13 @@ FILING_WINDOW_S = TIMEOUT_S - 5
 LONGEST_RUN_S = TIMEOUT_S + READ_TIMEOUT_S
 
 
-def _call(method: str, path: str, payload: dict[str, Any] | None = None, timeout: float = TIMEOUT_S) -> tuple[int, Any]:
+async def _call(
+    method: str, path: str, payload: dict[str, Any] | None = None, timeout: float = TIMEOUT_S
+) -> tuple[int, Any]:
+    return await asyncio.to_thread(_call_blocking, method, path, payload, timeout)
+
+
+def _call_blocking(method: str, path: str, payload: dict[str, Any] | None, timeout: float) -> tuple[int, Any]:
     # intake's internal listener (INTERNAL_PORT, PORT + 1 by default), never its public port.
     base = os.environ.get("INTERNAL_API_URL", "http://127.0.0.1:8001").rstrip("/")
     token = os.environ.get("INTERNAL_API_TOKEN", "")
@@ -55,70 +64,70 @@ def _call(method: str, path: str, payload: dict[str, Any] | None = None, timeout
         raise IntakeUnavailable(type(error).__name__) from None
 
 
-def identity(sender: str) -> dict[str, Any]:
-    return cast("dict[str, Any]", _call("GET", f"/contacts/{sender}/identity")[1])
+async def identity(sender: str) -> dict[str, Any]:
+    return cast("dict[str, Any]", (await _call("GET", f"/contacts/{sender}/identity"))[1])
 
 
-def record_answer(sender: str, topic: str) -> bool:
+async def record_answer(sender: str, topic: str) -> bool:
     """Count an answer about `topic` (next, point or reason) for the public tally; False if identity
     is not verified. The values themselves are filled in by the worker, never sent to Rasa."""
-    return _call("POST", f"/contacts/{sender}/answers", {"topic": topic})[0] == 201
+    return (await _call("POST", f"/contacts/{sender}/answers", {"topic": topic}))[0] == 201
 
 
-def request_person(sender: str) -> int:
-    return int(_call("POST", f"/contacts/{sender}/person-requests")[1]["id"])
+async def request_person(sender: str) -> int:
+    return int((await _call("POST", f"/contacts/{sender}/person-requests"))[1]["id"])
 
 
-def case_categories(case_type: str) -> list[dict[str, Any]]:
-    return cast("list[dict[str, Any]]", _call("GET", f"/case-categories?type={case_type}")[1])
+async def case_categories(case_type: str) -> list[dict[str, Any]]:
+    return cast("list[dict[str, Any]]", (await _call("GET", f"/case-categories?type={case_type}"))[1])
 
 
-def start_case_form(sender: str, narrative: bool, case_type: str) -> dict[str, Any]:
+async def start_case_form(sender: str, narrative: bool, case_type: str) -> dict[str, Any]:
     """Start a fresh draft. {'opening': True if the opening message was a story kept as the
     description, 'category': intake's reading of that story ({'decision', 'value', ...} or {})}."""
     payload = {"narrative": narrative, "case_type": case_type}
-    return dict(_call("POST", f"/contacts/{sender}/case-form/start", payload)[1])
+    return dict((await _call("POST", f"/contacts/{sender}/case-form/start", payload))[1])
 
 
-def await_description(sender: str) -> None:
-    _call("POST", f"/contacts/{sender}/case-form/await-description", {})
+async def await_description(sender: str) -> None:
+    await _call("POST", f"/contacts/{sender}/case-form/await-description", {})
 
 
-def answer(sender: str, slot: str, case_type: str, guess: str | None = None) -> dict[str, Any]:
+async def answer(sender: str, slot: str, case_type: str, guess: str | None = None) -> dict[str, Any]:
     """Intake's reading of the current message as the answer to `slot`; `guess`: the category the
     form just proposed with a yes/no question."""
     payload: dict[str, Any] = {"slot": slot, "case_type": case_type}
     if guess:
         payload["guess"] = guess
-    return cast("dict[str, Any]", _call("POST", f"/contacts/{sender}/case-form/answer", payload)[1])
+    return cast("dict[str, Any]", (await _call("POST", f"/contacts/{sender}/case-form/answer", payload))[1])
 
 
-def discard_case_form(sender: str) -> None:
-    _call("POST", f"/contacts/{sender}/case-form/discard", {})
+async def discard_case_form(sender: str) -> None:
+    await _call("POST", f"/contacts/{sender}/case-form/discard", {})
 
 
-def file_case(sender: str, fields: dict[str, Any], inbound_id: int | None) -> tuple[int, dict[str, Any]]:
+async def file_case(sender: str, fields: dict[str, Any], inbound_id: int | None) -> tuple[int, dict[str, Any]]:
     """File the form's case, keyed by the confirming message (`inbound_id`, from the turn's metadata):
     asking twice files once, and a 200 is the case an earlier call filed."""
     payload = {**fields, "not_after": time.time() + FILING_WINDOW_S}
     if inbound_id is not None:
         payload["inbound_id"] = inbound_id
-    return _call("POST", f"/contacts/{sender}/cases", payload)
+    return await _call("POST", f"/contacts/{sender}/cases", payload)
 
 
-def case_filed_from(sender: str, inbound_id: int) -> bool:
+async def case_filed_from(sender: str, inbound_id: int) -> bool:
     """Was a case filed from this message? IntakeUnavailable if intake cannot say."""
-    status, _ = _call("GET", f"/contacts/{sender}/inbound/{inbound_id}/case", timeout=READ_TIMEOUT_S)
+    status, _ = await _call("GET", f"/contacts/{sender}/inbound/{inbound_id}/case", timeout=READ_TIMEOUT_S)
     if status not in (200, 404):
         raise IntakeUnavailable(f"HTTP {status}")
     return status == 200
 
 
-def case_status(sender: str, reference: str | None) -> dict[str, Any] | None:
+async def case_status(sender: str, reference: str | None) -> dict[str, Any] | None:
     path = f"/contacts/{sender}/cases/{reference}" if reference else f"/contacts/{sender}/cases"
-    status, body = _call("GET", path)
+    status, body = await _call("GET", path)
     return body if status == 200 else None
 
 
-def reopen_case(sender: str, reference: str) -> tuple[int, dict[str, Any]]:
-    return _call("POST", f"/contacts/{sender}/cases/{reference}/reopen", {})
+async def reopen_case(sender: str, reference: str) -> tuple[int, dict[str, Any]]:
+    return await _call("POST", f"/contacts/{sender}/cases/{reference}/reopen", {})

@@ -26,15 +26,15 @@ class ActionMenuChoice(Action):
         if not option:  # "la 2", "opcion 3": take the first digit written
             option = next((c for c in tracker.latest_message.get("text", "") if c.isdigit()), "")
         if option in OPTIONS:
-            return answer(dispatcher, tracker.sender_id, OPTIONS[option])
+            return await answer(dispatcher, tracker.sender_id, OPTIONS[option])
         if option == "4":
             dispatcher.utter_message(response="utter_program_info")
             dispatcher.utter_message(response="utter_anything_else")
             return []
         if option == "5":
-            return request_person(dispatcher, tracker.sender_id)
+            return await request_person(dispatcher, tracker.sender_id)
         if option in CASE_OPTIONS:
-            return start_case_from_menu(dispatcher, tracker, CASE_OPTIONS[option])
+            return await start_case_from_menu(dispatcher, tracker, CASE_OPTIONS[option])
         if option == "0":
             dispatcher.utter_message(text=texts.CASE_ASK_REFERENCE)
             return []

@@ -22,17 +22,17 @@ TOPIC_OF_INTENT = {
 TEMPLATE = {NEXT: "{{pago_proximo}}", POINT: "{{lugar_cobro}}", REASON: "{{motivo_retencion}}"}
 
 
-def answer(dispatcher: CollectingDispatcher, sender: str, topic: str) -> list[dict[str, Any]]:
+async def answer(dispatcher: CollectingDispatcher, sender: str, topic: str) -> list[dict[str, Any]]:
     """Answer `topic` if the sender is verified; otherwise ask for the DNI and remember the topic."""
     try:
-        identity = intake_client.identity(sender)
+        identity = await intake_client.identity(sender)
         if identity["state"] == "locked":
             dispatcher.utter_message(text=texts.LOCKED.format(minutes=identity["locked_minutes"]))
             return [SlotSet("pending_topic", None)]
         if identity["state"] != "verified":
             dispatcher.utter_message(text=texts.ASK_DNI)
             return [SlotSet("pending_topic", topic)]
-        answered = intake_client.record_answer(sender, topic)
+        answered = await intake_client.record_answer(sender, topic)
     except intake_client.IntakeUnavailable:
         dispatcher.utter_message(text=texts.UNDO_TURN)
         return []
@@ -50,4 +50,4 @@ class ActionPaymentInfo(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name", "")
-        return answer(dispatcher, tracker.sender_id, TOPIC_OF_INTENT.get(intent, NEXT))
+        return await answer(dispatcher, tracker.sender_id, TOPIC_OF_INTENT.get(intent, NEXT))

@@ -11,9 +11,9 @@ from rasa_sdk.types import DomainDict
 from actions import intake_client, texts
 
 
-def request_person(dispatcher: CollectingDispatcher, sender: str) -> list[dict[str, Any]]:
+async def request_person(dispatcher: CollectingDispatcher, sender: str) -> list[dict[str, Any]]:
     try:
-        intake_client.request_person(sender)
+        await intake_client.request_person(sender)
     except intake_client.IntakeUnavailable:
         dispatcher.utter_message(text=texts.UNDO_TURN)
         return []
@@ -26,4 +26,4 @@ class ActionTalkToPerson(Action):
         return "action_talk_to_person"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
-        return request_person(dispatcher, tracker.sender_id)
+        return await request_person(dispatcher, tracker.sender_id)

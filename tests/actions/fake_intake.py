@@ -70,6 +70,8 @@ class FakeIntake:
     filing_fault: str | None = None
     # The lookup after an unclear filing answers 500.
     lookup_fault: bool = False
+    # Set: a filing waits until it is set (5 s at most), as one waiting for SQLite's write lock does.
+    filing_held: threading.Event | None = None
     # A case filed from this message must not be filed again: inbound id -> public status.
     cases: dict[int, dict[str, Any]] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
@@ -114,6 +116,8 @@ class FakeIntake:
         if method == "POST" and rest == "/case-form/answer":
             return 200, self.reading
         if method == "POST" and rest == "/cases":
+            if self.filing_held is not None:
+                self.filing_held.wait(5)
             return self._file(body)
         lookup = re.fullmatch(r"/inbound/(\d+)/case", rest)
         if method == "GET" and lookup:

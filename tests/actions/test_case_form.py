@@ -367,3 +367,33 @@ def test_the_form_resuming_after_a_rule_answered_reads_nothing_and_asks_again(in
     assert intake.received == []
     assert ran.slots == {"requested_slot": "municipality"}
     assert ran.messages == []
+
+
+def test_a_filing_waiting_in_intake_holds_up_no_other_conversation_s_action(intake: FakeIntake) -> None:
+    """rasa_sdk runs every action on one event loop: intake is called from a thread, so a filing
+    waiting for the database's write lock leaves the loop free for everyone else's actions."""
+    import asyncio
+    import threading
+
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.cases import ActionFileCase
+    from tests.actions.test_file_case import CASES, CONFIRMED_BY, GRIEVANCE
+    from tests.actions.trackers import DOMAIN, after_form
+
+    intake.filing_held = threading.Event()
+    intake.reading = {"value": "0501", "display": "San Pedro Sula"}
+    answering = form_answer("municipality", "nlu_fallback", "san pedro sula", **grievance_until("municipality"))
+
+    async def both() -> None:
+        confirmed = after_form(CONFIRMED_BY, **GRIEVANCE)
+        filing = asyncio.create_task(ActionFileCase().run(CollectingDispatcher(), confirmed, DOMAIN))
+        await asyncio.sleep(0.3)  # the filing is now waiting in intake
+        events = await asyncio.wait_for(FORM.run(CollectingDispatcher(), answering, DOMAIN), 3)
+        assert {"event": "slot", "name": "municipality", "value": "0501"}.items() <= events[0].items()
+        assert not filing.done()  # answered while the filing still waits
+        intake.filing_held.set()
+        await filing
+
+    asyncio.run(both())
+    assert intake.requests_to(CASES)
