@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import time
+from dataclasses import replace
 
 from dotenv import dotenv_values
 
@@ -76,9 +77,7 @@ def main() -> int:
                     # A supervisor's job, as compose's restart policy does: a worker whose consumer
                     # got stuck ends itself (worker/watchdog.py) and a fresh one takes over.
                     print(f"{process.name} exited ({process.popen.returncode}); starting it again", file=sys.stderr)
-                    started[n] = Process(
-                        process.name, process.argv, process.env, process.health_url, log_path=process.log_path
-                    ).start()
+                    started[n] = replace(process, popen=None).start()  # the same command, niceness, log
                     continue
                 print(f"{process.name} exited ({process.popen.returncode}); stopping", file=sys.stderr)
                 stopping = True

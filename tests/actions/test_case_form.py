@@ -381,7 +381,7 @@ def test_a_filing_waiting_in_intake_holds_up_no_other_conversation_s_action(inta
     from tests.actions.test_file_case import CASES, CONFIRMED_BY, GRIEVANCE
     from tests.actions.trackers import DOMAIN, after_form
 
-    intake.filing_held = threading.Event()
+    held = intake.filing_held = threading.Event()
     intake.reading = {"value": "0501", "display": "San Pedro Sula"}
     answering = form_answer("municipality", "nlu_fallback", "san pedro sula", **grievance_until("municipality"))
 
@@ -392,7 +392,7 @@ def test_a_filing_waiting_in_intake_holds_up_no_other_conversation_s_action(inta
         events = await asyncio.wait_for(FORM.run(CollectingDispatcher(), answering, DOMAIN), 3)
         assert {"event": "slot", "name": "municipality", "value": "0501"}.items() <= events[0].items()
         assert not filing.done()  # answered while the filing still waits
-        intake.filing_held.set()
+        held.set()
         await filing
 
     asyncio.run(both())

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import pytest
 
 from stack import action_server, rasa_server
-from stack.processes import action_env, named, rasa_env, system_processes
+from stack.processes import BACKGROUND_NICENESS, Process, action_env, named, rasa_env, system_processes
 from tests.env import base_env
 
 APP_SECRETS = ("TWILIO_AUTH_TOKEN", "PSEUDONYM_KEY", "DATABASE_URL")
@@ -90,3 +94,12 @@ def test_the_worker_runs_worker_concurrency_processes_eight_unless_set() -> None
     base = {"RASA_URL": "http://127.0.0.1:5005", "ACTION_SERVER_URL": "http://127.0.0.1:5055"}
     assert concurrency(base) == "8"
     assert concurrency({**base, "WORKER_CONCURRENCY": "3"}) == "3"
+
+
+def test_what_can_wait_runs_niced_so_the_webhooks_get_the_cpu_first(env: dict[str, str], tmp_path: Path) -> None:
+    niced = {p.name for p in system_processes(env) if p.niceness == BACKGROUND_NICENESS}
+    assert niced == {"rasa", "actions", "worker", "beat"}  # web, internal and fallback at the usual priority
+    probe = Process("probe", [sys.executable, "-c", "import os; print(os.nice(0))"], dict(os.environ), niceness=10)
+    probe.log_path = tmp_path / "probe.log"
+    assert probe.start().popen is not None and probe.popen.wait(10) == 0
+    assert probe.log_path.read_text().strip() == str(os.nice(0) + 10)
