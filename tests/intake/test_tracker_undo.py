@@ -59,3 +59,10 @@ def test_the_stored_tracker_is_cut_and_keeps_its_expiry(client: redis.Redis) -> 
 def test_nothing_is_written_for_a_message_the_tracker_never_got(client: redis.Redis) -> None:
     assert not undo_message(client, "undo-test-none", 8)
     assert client.get(f"{TRACKER_PREFIX}undo-test-none") is None
+
+
+def test_the_worker_knows_the_marker_the_actions_send() -> None:
+    from actions import texts
+    from intake.conversation import UNDO_TURN
+
+    assert texts.UNDO_TURN == UNDO_TURN
