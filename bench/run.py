@@ -1,6 +1,6 @@
 """`make bench`: every benchmark in one run, written to docs/benchmarks/<date>.md (and .json), progress on stdout.
 
-.venv/bin/python -m bench.run            # the whole run (about an hour)
+.venv/bin/python -m bench.run            # the whole run (about two hours: figures 3 to 8 three times)
 .venv/bin/python -m bench.run --phases endtoend --step-seconds 60   # one phase again, kept beside the rest
 .venv/bin/python -m bench.run --phases endtoend --skip complaint,same,sustained --repeats 1   # one burst
 .venv/bin/python -m bench.run --smoke    # toy sizes, about a minute, into var/bench-smoke/ (the suite)
