@@ -18,7 +18,7 @@ from typing import Any, cast
 
 
 class IntakeUnavailable(RuntimeError):
-    """intake did not answer; the action tells the beneficiary to try again later."""
+    """intake did not answer; the action asks the worker to undo the turn and try the message again later."""
 
 
 # Answers, not outages: not verified (403), no such case (404), not now (409), bad values (422).
