@@ -333,7 +333,9 @@ def test_a_spooled_message_is_answered_before_the_persons_next_one_that_the_webh
 
     later, assistant = spooled_then_webhook(line, fallback, "si, confirmo")
     tasks.process_inbound.apply(args=[later])
-    assert assistant.parsed == ["1", "si, confirmo"]  # what each turn was about, in that order
+    # What each turn gave Rasa, in that order: the menu number "1" (read without the classifier), then the rest.
+    assert [text for _, text in assistant.seen] == ['/choose_option{"option": "1"}', '/chat{"option": "2"}']
+    assert assistant.parsed == ["si, confirmo"]
     assert stored(line) == 2 and not spool.waiting(Path(line.settings.spool_dir))
 
 
