@@ -29,6 +29,8 @@ import statistics
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -270,6 +272,17 @@ def burst(stack: Stack, senders: int, messages: int, seconds: float, progress: P
     return figure
 
 
+def _repeated(
+    stack: Stack, repeats: int, measure: Callable[[], dict[str, Any]], drain_s: float, progress: Progress
+) -> list[dict[str, Any]]:
+    """`measure` `repeats` times, the system drained after each run."""
+    runs = []
+    for _ in range(repeats):
+        runs.append(measure())
+        drain(stack, drain_s, progress)
+    return runs
+
+
 def households_needed(args: argparse.Namespace, skip: set[str]) -> int:
     """Fresh households for every run of every part (a phone used once has a conversation's state)."""
     rates = [float(r) for r in args.rates.split(",")]
@@ -310,34 +323,23 @@ def main(argv: list[str] | None = None, progress: Progress = print) -> dict[str,
         time.sleep(10)  # idle: every process loaded, nothing offered
         rss, pss = footprint.memory_of(stack.pids())
         results["memory_idle"] = {"rss": rss, "pss": pss, "processes": len(stack.pids())}
-        times = range(args.repeats)
         if "complaint" not in skip:
-            runs = []
-            for _ in times:
-                runs.append(complaint_routed(stack, args.complaints, args.complaint_rate, progress))
-                drain(stack, 300, progress)
-            results["complaint_routed"] = combine(runs)
+            measure = partial(complaint_routed, stack, args.complaints, args.complaint_rate, progress)
+            results["complaint_routed"] = combine(_repeated(stack, args.repeats, measure, 300, progress))
         if "same" not in skip:
-            runs = []
-            for _ in times:
-                runs.append(same_sender(stack, args.same_phones, progress))
-                drain(stack, 300, progress)
-            results["same_sender"] = combine(runs)
+            measure = partial(same_sender, stack, args.same_phones, progress)
+            results["same_sender"] = combine(_repeated(stack, args.repeats, measure, 300, progress))
         if "sustained" not in skip:
             rates = [float(r) for r in args.rates.split(",")]
             runs = []
-            for n in times:  # profiled once: py-spy's own CPU would weigh on the other runs too
+            for n in range(args.repeats):  # profiled once: py-spy's own CPU would weigh on the other runs too
                 profile_s = args.profile_seconds if n == 0 else 0.0
                 runs.append(sustained(stack, rates, args.step_seconds, profile_s, progress))
                 drain(stack, 600, progress)
             results["sustained"] = sustained_of(runs)
         if "burst" not in skip:
-            runs = []
-            for n in times:
-                if n:
-                    drain(stack, 600, progress)
-                runs.append(burst(stack, args.burst_senders, args.burst_messages, args.burst_seconds, progress))
-            results["burst"] = combine(runs)
+            measure = partial(burst, stack, args.burst_senders, args.burst_messages, args.burst_seconds, progress)
+            results["burst"] = combine(_repeated(stack, args.repeats, measure, 600, progress))
     finally:
         stack.stop()
     return results
