@@ -13,6 +13,8 @@ import aiohttp
 
 # (path and query, form fields, headers) of request number n.
 Request = tuple[str, dict[str, str], dict[str, str]]
+# Twilio's Fallback URL: where it goes, and the same fields signed for that URL.
+Fallback = tuple[str, Callable[[dict[str, str]], Request]]
 
 
 def quantile(latencies_s: list[float], unanswered: int, q: float) -> float | None:
@@ -35,6 +37,10 @@ class Outcome:
     latencies_s: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)  # "HTTP 503", "timeout", "ClientOSError"
     late_start_s: float = 0.0  # how far behind its schedule the generator itself fell, at worst
+    # Requests the primary URL failed that the Fallback URL then acknowledged (seconds from the
+    # schedule, the primary's 15 s included), and what went wrong there too.
+    via_fallback_s: list[float] = field(default_factory=list)
+    fallback_errors: dict[str, int] = field(default_factory=dict)
 
     @property
     def error_count(self) -> int:
@@ -60,6 +66,8 @@ class Outcome:
             "p99_ms": self.percentile_ms(0.99),
             "max_ms": max(self.latencies_s) * 1000 if self.latencies_s else None,
             "late_start_ms": round(self.late_start_s * 1000, 1),
+            "via_fallback": len(self.via_fallback_s),
+            "fallback_errors": dict(self.fallback_errors),
         }
 
 
@@ -71,14 +79,16 @@ def offer(
     ok_statuses: tuple[int, ...] = (200, 204),
     timeout_s: float = 15.0,
     connections: int = 512,
+    fallback: Fallback | None = None,
 ) -> Outcome:
     """Send `rate` requests a second for `seconds` (POST, form-encoded) and wait for every answer.
 
     Requests are built before the clock starts, so building them costs the schedule nothing.
-    Twilio waits 15 s for a webhook, then gives up: so does this."""
+    Twilio waits 15 s for a webhook, then gives up: so does this. With `fallback`, a request that
+    timed out, could not connect or got a 5xx goes to the Fallback URL, as Twilio does."""
     total = max(1, int(rate * seconds))
     prepared = [request_for(n) for n in range(total)]
-    return asyncio.run(_offer(base_url, prepared, rate, seconds, ok_statuses, timeout_s, connections))
+    return asyncio.run(_offer(base_url, prepared, rate, seconds, ok_statuses, timeout_s, connections, fallback))
 
 
 async def _offer(
@@ -89,6 +99,7 @@ async def _offer(
     ok_statuses: tuple[int, ...],
     timeout_s: float,
     connections: int,
+    fallback: Fallback | None,
 ) -> Outcome:
     outcome = Outcome(rate, seconds)
     timeout = aiohttp.ClientTimeout(total=timeout_s)
@@ -96,22 +107,38 @@ async def _offer(
     connector = aiohttp.TCPConnector(limit=connections, ttl_dns_cache=300)
     async with aiohttp.ClientSession(base_url, timeout=timeout, connector=connector) as session:
 
-        async def one(path: str, form: dict[str, str], headers: dict[str, str], scheduled: float) -> None:
+        async def post(url: str, form: dict[str, str], headers: dict[str, str]) -> int | str:
+            """The HTTP status, or the name of what went wrong."""
             try:
-                async with session.post(path, data=form, headers=headers) as response:
+                async with session.post(url, data=form, headers=headers) as response:
                     await response.read()
-                    status = response.status
+                    return response.status
             except TimeoutError:
-                outcome.errors["timeout"] = outcome.errors.get("timeout", 0) + 1
-                return
+                return "timeout"
             except aiohttp.ClientError as error:
-                name = type(error).__name__
-                outcome.errors[name] = outcome.errors.get(name, 0) + 1
-                return
+                return type(error).__name__
+
+        def count(errors: dict[str, int], what: int | str) -> None:
+            key = what if isinstance(what, str) else f"HTTP {what}"
+            errors[key] = errors.get(key, 0) + 1
+
+        async def one(path: str, form: dict[str, str], headers: dict[str, str], scheduled: float) -> None:
+            status = await post(path, form, headers)
             if status in ok_statuses:
                 outcome.latencies_s.append(time.perf_counter() - scheduled)
+                return
+            count(outcome.errors, status)
+            # Twilio requests the Fallback URL after an error or a timeout: never after a 4xx,
+            # which is the line refusing the request (a bad signature), not failing it.
+            if fallback is None or (isinstance(status, int) and status < 500):
+                return
+            fallback_url, resign = fallback
+            path, form, headers = resign(form)
+            status = await post(fallback_url + path, form, headers)
+            if status in ok_statuses:
+                outcome.via_fallback_s.append(time.perf_counter() - scheduled)
             else:
-                outcome.errors[f"HTTP {status}"] = outcome.errors.get(f"HTTP {status}", 0) + 1
+                count(outcome.fallback_errors, status)
 
         start = time.perf_counter() + 0.2
         tasks = []

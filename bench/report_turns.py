@@ -112,12 +112,17 @@ def burst_section(figure: dict[str, Any], chart: Path, database: str) -> list[st
         "every stored message is answered and every reply handed to the stand-in (20 minutes at most). "
         + _runs(figure),
         "",
-        "| acknowledged | webhook errors | ack p50 / p99 | stored | answered | with a reply | lost | sent twice "
-        "| drained after |",
-        "|---|---|---|---|---|---|---|---|---|",
-        f"| {figure['acknowledged']:,} | {errors:,} | {_ms(ack['p50_ms'])} / {_ms(ack['p99_ms'])} | "
+        "| acknowledged | webhook errors | then by the Fallback URL | unacknowledged | ack p50 / p99 | stored "
+        "| answered | with a reply | lost | sent twice | drained after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| {figure['acknowledged']:,} | {errors:,} | {figure.get('via_fallback', 0):,} | "
+        f"{figure.get('unacknowledged', errors):,} | {_ms(ack['p50_ms'])} / {_ms(ack['p99_ms'])} | "
         f"{figure['stored']:,} | {figure['answered']:,} | {figure['with_reply']:,} | {figure['lost']:,} | "
         f"{figure['sent_twice']} | {figure['drained_s']:,.0f} s{ranged(figure, 'drained_s')} |",
+        "",
+        "A webhook the web app did not acknowledge within Twilio's 15 s (or answered with a 5xx) goes to the "
+        "Fallback URL, as Twilio does; the fallback spools it and a worker imports it (the same MessageSid "
+        "stored twice is one message). 'Lost' is offered less answered: whatever neither acknowledged.",
         "",
         f"![queue depth during the burst]({chart.name})",
         "",

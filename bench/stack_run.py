@@ -16,14 +16,17 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from bench.common import BROKER, LINE_NUMBER, PUBLIC, SECRETS, TOKEN, TRACKERS, fresh_database
+from bench.openloop import Fallback, Request
+from intake import spool
 from intake.broker import QUEUES
 from intake.db import engine_for, session_factory
 from intake.demo_registry import write_demo
 from intake.demo_staff import create_demo_staff
+from intake.fallback import FALLBACK_PATH
 from intake.migrations_runner import upgrade
 from intake.models import InboundMessage, OutboundMessage
 from intake.registry import import_files
-from stack.processes import Process, free_port, named, system_processes
+from stack.processes import Process, fallback_port, free_port, named, system_processes
 from stack.train import ensure_model
 from stack.twilio_standin import TwilioStandIn
 
@@ -72,8 +75,20 @@ class Stack:
             "Body": body,
             "NumMedia": "0",
         }
-        signature = RequestValidator(TOKEN).compute_signature(f"{PUBLIC}/twilio/inbound", fields)
-        return fields, {"X-Twilio-Signature": signature}
+        return fields, _signed(f"{PUBLIC}/twilio/inbound", fields)
+
+    @property
+    def fallback(self) -> Fallback:
+        """Twilio's Fallback URL (the fallback process), with a webhook's fields signed for it."""
+
+        def resign(fields: dict[str, str]) -> Request:
+            return FALLBACK_PATH, fields, _signed(PUBLIC + FALLBACK_PATH, fields)
+
+        return f"http://127.0.0.1:{fallback_port(self.env)}", resign
+
+    def spooled(self) -> bool:
+        """Whether messages the fallback took still wait to be imported."""
+        return spool.waiting(Path(self.env["SPOOL_DIR"]))
 
     def pids(self) -> list[int]:
         """Every live process of the system (each started in its own session, children included)."""
@@ -210,3 +225,7 @@ async def post_form(
     async with session.post(f"{stack.web_url}/twilio/inbound", data=fields, headers=headers) as response:
         await response.read()
         return response.status
+
+
+def _signed(url: str, fields: dict[str, str]) -> dict[str, str]:
+    return {"X-Twilio-Signature": RequestValidator(TOKEN).compute_signature(url, fields)}

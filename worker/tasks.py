@@ -162,9 +162,34 @@ def _answer_all(rt: Runtime, contact_id: int, lease: Lease) -> bool:
         turn = take_turn(rt.sessions, contact_id, rt.assistant, rt.identity_policy, rt.now, dead_after)
         if turn is None:
             return True
-        for outbound_id in turn.outbound_ids:
-            send_outbound.delay(outbound_id)
+        if turn.outbound_ids:
+            _send_after_turn(rt, turn.outbound_ids[0])
     return False
+
+
+def _send_after_turn(rt: Runtime, outbound_id: int) -> None:
+    """Send the turn's reply from this task, or leave it to a send task when that cannot be done now.
+
+    A send task per reply cost the worker a broker round trip and a hand-over to a child process per
+    message, and a second task per reply part found nothing left to send (`make bench`, figure 8:
+    the worker's CPU per message). Sending here keeps the contact's next turn behind its reply,
+    which the order needs anyway. The send task stays for every case this cannot finish: another
+    worker holds the recipient (it looks again when done; the task covers its death), Twilio asked
+    to slow down, or the database or Redis failed mid-way (the reply is committed, so the turn must
+    not fail for it)."""
+    try:
+        to_address = _recipient(rt, outbound_id)
+        if to_address is None:
+            return
+        result = _send_line(rt, to_address, throttled=0)
+    except Exception as exc:
+        log.warning("outbound %s: not sent after its turn (%s); left to a send task", outbound_id, type(exc).__name__)
+        send_outbound.delay(outbound_id)
+        return
+    if result is None:
+        send_outbound.delay(outbound_id)
+    elif isinstance(result, Paused):
+        send_outbound.apply_async((outbound_id,), countdown=result.seconds)
 
 
 def _again(task: Task, contact_id: int, countdown: int) -> None:
@@ -195,36 +220,48 @@ def _finish(rt: Runtime, contact_id: int) -> None:
 def send_outbound(self: Task, outbound_id: int) -> None:
     """Send this message's recipient's queued messages, oldest first, one at a time (intake/send_order.py)."""
     rt = runtime()
-    with rt.sessions() as session:
-        to_address = session.scalar(select(OutboundMessage.to_address).where(OutboundMessage.id == outbound_id))
+    to_address = _recipient(rt, outbound_id)
     if to_address is None:
         return
-    client = _redis()
-    lease = Lease(client, recipient_lock(to_address))
-    if not lease.acquire():
-        # Another worker is sending to this person, and looks again after letting go (below), so
-        # it sends this message too. Should it die first, this retry (and the sweeper) covers it.
+    result = _send_line(rt, to_address, throttled=self.request.retries)
+    if result is None:
+        # Another worker is sending to this person, and looks again after letting go (_send_line),
+        # so it sends this message too. Should it die first, this retry (and the sweeper) covers it.
         if self.request.retries >= LOCK_BUSY_RETRIES:
             return
         raise self.retry(countdown=1)
-    per_second, throttled = rt.settings.outbound_rate_per_s, self.request.retries
+    if isinstance(result, Paused):
+        log.info("outbound to a recipient paused %.1f s (Twilio asked to slow down)", result.seconds)
+        raise self.retry(countdown=result.seconds)
+    log.info("outbound %s: %d sent in order", outbound_id, result)
+
+
+def _recipient(rt: Runtime, outbound_id: int) -> str | None:
+    with rt.sessions() as session:
+        return session.scalar(select(OutboundMessage.to_address).where(OutboundMessage.id == outbound_id))
+
+
+def _send_line(rt: Runtime, to_address: str, throttled: int) -> int | Paused | None:
+    """Send the recipient's queued messages under their lock: how many went, a pause Twilio asked
+    for, or None when another worker holds the lock. `throttled`: 429s already met in a row."""
+    client = _redis()
+    lease = Lease(client, recipient_lock(to_address))
+    if not lease.acquire():
+        return None
+    per_second = rt.settings.outbound_rate_per_s
     while True:
         try:
             result = send_in_order(rt.sessions, client, to_address, rt.sender, rt.now, per_second, throttled)
         finally:
             lease.release()
-        # A message committed after the last look, whose own task found the lock taken, would
+        # A message committed after the last look, whose own sender found the lock taken, would
         # otherwise wait for that task's retry a second later: the next answer of a person who
         # writes fast (`make bench`, figure 5).
         if isinstance(result, Paused) or not _still_queued(rt, to_address):
-            break
+            return result
         lease = Lease(client, recipient_lock(to_address))  # a fresh one: a released lease's heartbeat is over
         if not lease.acquire():
-            break  # another worker has it, and looks again itself when done
-    if isinstance(result, Paused):
-        log.info("outbound to a recipient paused %.1f s (Twilio asked to slow down)", result.seconds)
-        raise self.retry(countdown=result.seconds)
-    log.info("outbound %s: %d sent in order", outbound_id, result)
+            return result  # another worker has it, and looks again itself when done
 
 
 def _still_queued(rt: Runtime, to_address: str) -> bool:

@@ -193,3 +193,101 @@ def test_a_message_queued_while_another_worker_sends_to_that_person_goes_without
     monkeypatch.setattr(tasks, "send_in_order", then_a_late_message)
     tasks.send_outbound(first)
     assert [m["Body"] for m in twilio.messages] == ["parte 00", "tarde"]
+
+
+# --- a turn's reply goes from the turn's own task --------------------------------------------------
+
+
+@pytest.fixture
+def turns(rt: Runtime, twilio: TwilioStandIn, monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, float]]:
+    """The worker's tasks with a scripted assistant and Twilio's stand-in; returns the send tasks
+    enqueued (outbound id, countdown), which a turn that sent its own reply does not add to."""
+    from tests.intake.assistant_fakes import Scripted
+    from worker import tasks
+
+    rt.assistant = Scripted()  # type: ignore[misc]
+    monkeypatch.setattr(Runtime, "sender", property(lambda _: TwilioSender(SID, TOKEN, twilio.url)))
+    enqueued: list[tuple[int, float]] = []
+    monkeypatch.setattr(tasks.send_outbound, "delay", lambda outbound_id: enqueued.append((outbound_id, 0)))
+    monkeypatch.setattr(
+        tasks.send_outbound, "apply_async", lambda args, countdown: enqueued.append((args[0], countdown))
+    )
+    return enqueued
+
+
+def _statuses(rt: Runtime) -> list[tuple[int, str]]:
+    with rt.sessions() as session:
+        return [(r.id, r.status) for r in session.scalars(select(OutboundMessage).order_by(OutboundMessage.id))]
+
+
+def test_a_turns_reply_is_sent_by_the_turns_own_task_without_a_send_task(
+    rt: Runtime, client: redis.Redis, twilio: TwilioStandIn, turns: list[tuple[int, float]]
+) -> None:
+    from tests.intake.case_helpers import receive_numbered
+    from worker import tasks
+
+    _, first = receive_numbered(rt, 1, "hola", phone=TO)
+    receive_numbered(rt, 2, "cuando me toca cobrar", phone=TO)
+    tasks.process_inbound.apply(args=[first])
+    assert [m["To"] for m in twilio.messages] == [TO, TO]  # both turns answered, each reply once
+    assert [status for _, status in _statuses(rt)] == ["sent", "sent"]
+    assert turns == []  # no send task: before, one per reply, each a broker round trip
+
+
+def test_a_turns_reply_whose_recipient_is_being_sent_to_is_left_to_a_send_task(
+    rt: Runtime, client: redis.Redis, twilio: TwilioStandIn, turns: list[tuple[int, float]]
+) -> None:
+    from tests.intake.case_helpers import receive_numbered
+    from worker import tasks
+
+    _, inbound_id = receive_numbered(rt, 1, "hola", phone=TO)
+    held = Lease(client, recipient_lock(TO))  # another worker is sending this person a notice
+    assert held.acquire()
+    try:
+        tasks.process_inbound.apply(args=[inbound_id])
+    finally:
+        held.release()
+    [(reply, status)] = _statuses(rt)
+    assert (status, twilio.messages) == ("queued", [])
+    assert turns == [(reply, 0)]  # the task that covers the holder dying before it looks again
+    tasks.send_outbound(reply)
+    assert len(twilio.messages) == 1 and _statuses(rt) == [(reply, "sent")]
+
+
+def test_a_send_that_fails_after_the_turn_leaves_the_turn_done_and_the_reply_to_a_send_task(
+    rt: Runtime,
+    client: redis.Redis,
+    twilio: TwilioStandIn,
+    turns: list[tuple[int, float]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from intake.models import InboundMessage
+    from tests.intake.case_helpers import receive_numbered
+    from worker import tasks
+
+    def database_gone(*args: object, **kwargs: object) -> object:
+        raise OperationalError("UPDATE", {}, ConnectionRefusedError())
+
+    _, inbound_id = receive_numbered(rt, 1, "hola", phone=TO)
+    monkeypatch.setattr(tasks, "send_in_order", database_gone)
+    tasks.process_inbound.apply(args=[inbound_id])
+    with rt.sessions() as session:
+        assert session.get_one(InboundMessage, inbound_id).status == "processed"  # answered once, not again
+    [(reply, status)] = _statuses(rt)
+    assert status == "queued" and turns == [(reply, 0)]
+
+
+def test_a_turns_reply_that_twilio_asks_to_slow_down_waits_in_a_send_task(
+    rt: Runtime, client: redis.Redis, twilio: TwilioStandIn, turns: list[tuple[int, float]]
+) -> None:
+    from tests.intake.case_helpers import receive_numbered
+    from worker import tasks
+
+    _, inbound_id = receive_numbered(rt, 1, "hola", phone=TO)
+    twilio.script.append(("status", 429))
+    tasks.process_inbound.apply(args=[inbound_id])
+    [(reply, status)] = _statuses(rt)
+    [(task_for, countdown)] = turns
+    assert (status, task_for) == ("queued", reply) and 0 < countdown <= 2

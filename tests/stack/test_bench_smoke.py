@@ -3,10 +3,13 @@ report, and the peer's Twilio channel (bench/rasa_twilio_peer.py) posts to the s
 
 from __future__ import annotations
 
+import http.server
 import json
 import subprocess
 import textwrap
+import threading
 from datetime import date
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -49,6 +52,44 @@ def test_the_open_loop_counts_an_unanswered_request_as_slower_than_every_answer(
     outcome = offer("http://127.0.0.1:1", lambda n: ("/", {}, {}), rate=20, seconds=0.25, timeout_s=2)
     assert outcome.sent == 5 and outcome.error_count == 5 and not outcome.latencies_s
     assert outcome.percentile_ms(0.5) is None and outcome.summary()["answered"] == 0
+
+
+def test_the_open_loop_follows_twilio_to_the_fallback_url_after_an_error_and_never_after_a_refusal() -> None:
+    seen: list[tuple[str, str]] = []
+
+    class Line(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+            seen.append((self.path, form["n"][0]))
+            # The primary fails request 0 (a 503) and refuses request 1 (a bad signature's 403).
+            status = {"/in 0": 503, "/in 1": 403}.get(f"{self.path} {form['n'][0]}", 200)
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Line)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        outcome = offer(
+            base,
+            lambda n: ("/in", {"n": str(n)}, {}),
+            rate=20,
+            seconds=0.15,
+            timeout_s=2,
+            fallback=(base, lambda form: ("/fallback", form, {})),
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert outcome.sent == 3 and len(outcome.latencies_s) == 1
+    assert outcome.errors == {"HTTP 503": 1, "HTTP 403": 1}
+    assert len(outcome.via_fallback_s) == 1 and not outcome.fallback_errors
+    assert sorted(seen) == [("/fallback", "0"), ("/in", "0"), ("/in", "1"), ("/in", "2")]
+    assert outcome.summary()["via_fallback"] == 1
 
 
 def test_the_peer_channel_posts_rasa_s_replies_to_the_stand_in_not_to_twilio() -> None:
