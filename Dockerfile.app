@@ -12,7 +12,7 @@ COPY intake intake
 COPY worker worker
 # The complaint-category classifier, trained at build time (a second) so no container trains its own.
 RUN python -c "from intake.categories import save; save()"
-RUN useradd --system app
+RUN useradd --system --uid 10001 app
 # The fallback's spool (a named volume takes this directory's owner): fallback writes, worker imports.
 RUN mkdir -p /app/var/spool && chown app /app/var/spool
-USER app
+USER 10001

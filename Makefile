@@ -19,6 +19,7 @@ run: setup env migrate demo-registry train
 # Checks first, cheapest first: lint, format, types, the bot's data, the actions' own tests.
 test: setup prism
 	scripts/install-chromium
+	scripts/install-kubectl
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	scripts/typecheck

@@ -221,10 +221,20 @@ async def post_webhook(session: aiohttp.ClientSession, stack: Stack, phone: str,
 async def post_form(
     session: aiohttp.ClientSession, stack: Stack, fields: dict[str, str], headers: dict[str, str]
 ) -> int:
-    """POST one signed webhook to the line; its HTTP status."""
-    async with session.post(f"{stack.web_url}/twilio/inbound", data=fields, headers=headers) as response:
-        await response.read()
-        return response.status
+    """POST one signed webhook to the line; its HTTP status.
+
+    A keep-alive connection that gunicorn closed (its keep-alive timeout) just as the client reused
+    it fails before the request is read: sent once more on a fresh connection, with the same
+    MessageSid, which the line stores once (Twilio would take it to the Fallback URL instead)."""
+    for attempt in (1, 2):
+        try:
+            async with session.post(f"{stack.web_url}/twilio/inbound", data=fields, headers=headers) as response:
+                await response.read()
+                return response.status
+        except aiohttp.ServerDisconnectedError:
+            if attempt == 2:
+                raise
+    raise AssertionError("not reached")
 
 
 def _signed(url: str, fields: dict[str, str]) -> dict[str, str]:

@@ -18,6 +18,11 @@ from intake.tracker_undo import undo_message
 # conversation, so the "user" role (one conversation) cannot call it.
 JWT_ROLE = "admin"
 JWT_LIFETIME_S = 300
+# Set in the trackers' database when a message is first asked of Rasa (sender, message id), and kept
+# a day, as long as a tracker outlives silence: a second asking of the same message means the first
+# may have been saved without its answer reaching the line (Assistant.reply).
+ASKED_KEY = "lc:asked:{}:{}"
+ASKED_S = 86_400
 
 
 class AssistantUnavailable(RuntimeError):
@@ -123,6 +128,8 @@ class Assistant:
         it from `tracker.latest_message["metadata"]` and file a case keyed by it. An id, nothing personal.
         """
         self._check_actions()
+        if inbound_id is not None and self.tracker_redis_url:  # none known (a test's fake Rasa): nothing to cut
+            self._forget_earlier_asking(sender, inbound_id)
         payload: dict[str, object] = {"sender": sender, "message": text}
         if inbound_id is not None:
             payload["metadata"] = {"inbound_id": inbound_id}
@@ -136,6 +143,21 @@ class Assistant:
             raise AssistantUnavailable(f"rasa unreachable: {type(exc).__name__}") from None
         _check_status(response.status_code, "rasa")
         return [m["text"] for m in response.json() if m.get("text")]
+
+    def _forget_earlier_asking(self, sender: str, inbound_id: int) -> None:
+        """If this message was asked before, cut that turn from the tracker first.
+
+        Rasa saves a turn before it answers. If the answer never reached the line (Rasa killed as it
+        answered, a timeout, a worker killed before recording the reply), the message is still
+        pending and is asked again; Rasa would then read it twice, and in a form take the second
+        reading for the answer to the next question. Cut, Rasa reads it once, from the state before
+        it (intake/tracker_undo.py). The first asking costs one SET and reads no tracker."""
+        try:
+            client = _tracker_client(self.tracker_redis_url)
+            if not client.set(ASKED_KEY.format(sender, inbound_id), 1, nx=True, ex=ASKED_S):
+                undo_message(client, sender, inbound_id)
+        except redis.RedisError as exc:
+            raise AssistantUnavailable(f"tracker store unreachable: {type(exc).__name__}") from None
 
     def undo(self, sender: str, inbound_id: int) -> None:
         """Take the conversation back to before message `inbound_id`, as if it never came

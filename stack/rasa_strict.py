@@ -1,4 +1,5 @@
-"""Rasa's tracker store and REST channel made to fail loudly: a turn whose tracker cannot be read or saved answers 503.
+"""Rasa's tracker store, custom actions and REST channel made to fail loudly: a turn whose tracker cannot be
+read or saved, or whose action server cannot be reached, answers 503.
 
 Rasa 3.6 wraps every tracker store in `FailSafeTrackerStore`. While Redis is down it saves a turn
 to memory and, worse, reads a blank tracker: a complaint form half filled is forgotten, and the
@@ -11,19 +12,30 @@ the worker retries the turn later (intake/assistant.py reads a 503 as the assist
 unavailable) and filing is idempotent by the inbound id, so a turn replayed after an action ran
 files nothing twice. A turn that raised for any other reason answers 500, which the worker counts
 against the message. Imported by stack/rasa_server.py, inside Rasa's own environment only.
+
+A custom action whose server cannot be reached (killed mid-turn, a connection dropped, its time
+out) is the same kind of failure. Rasa's processor logs it and "continues, but the action's events
+are lost": a form's validation skipped, a case form never started, and a reply that is half an
+answer, which the worker would record as the turn's. The two-of-everything test saw a complaint
+never filed that way (tests/chaos/test_replicas.py). Here the action raises past the processor and
+the whole turn answers 503, unsaved.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+import aiohttp
+from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -47,6 +59,31 @@ def failed_status(exc: BaseException) -> int:
     if isinstance(exc, UNAVAILABLE_ERRORS) or module in UNAVAILABLE_MODULES:
         return UNAVAILABLE_STATUS
     return MESSAGE_FAILED_STATUS
+
+
+class ActionServerUnreachable(BaseException):
+    """A custom action's server could not be reached: the turn fails whole.
+
+    A BaseException on purpose: rasa.core.processor catches every Exception an action raises and
+    lets the bot continue without the action's events. This one passes through to the REST channel,
+    which answers 503, before anything of the turn is saved."""
+
+
+def strict_remote_action(run: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """RemoteAction.run, raising ActionServerUnreachable when the action server was not reached."""
+
+    async def strict_run(self: RemoteAction, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await run(self, *args, **kwargs)
+        except RasaException as exc:
+            # Rasa raises its own exception inside the handler of aiohttp's: the cause is the context.
+            if isinstance(exc.__cause__ or exc.__context__, aiohttp.ClientConnectionError):
+                raise ActionServerUnreachable(self.name()) from exc
+            raise
+        except (asyncio.TimeoutError, TimeoutError) as exc:  # ACTION_TIMEOUT_S (stack/rasa_server.py)
+            raise ActionServerUnreachable(self.name()) from exc
+
+    return strict_run
 
 
 class StrictTrackerStore(FailSafeTrackerStore):
@@ -106,6 +143,9 @@ class StrictRestInput(RestInput):
                         metadata=self.get_metadata(request),
                     )
                 )
+            except ActionServerUnreachable as exc:
+                log.error("a turn failed: the action server did not answer %s; answered 503", exc)
+                return response.json({"error": "turn failed"}, status=UNAVAILABLE_STATUS)
             except Exception as exc:  # any failed turn is the caller's to retry
                 # The class only: the message is a beneficiary's text, and the sender a pseudonym
                 # that ties it to a person.
@@ -124,3 +164,6 @@ def install() -> None:
 
     rasa.core.agent.Agent._create_tracker_store = staticmethod(create_tracker_store)
     BUILTIN_CHANNELS[StrictRestInput.name()] = StrictRestInput
+    if not getattr(RemoteAction.run, "strict", False):
+        RemoteAction.run = strict_remote_action(RemoteAction.run)
+        RemoteAction.run.strict = True

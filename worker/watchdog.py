@@ -17,6 +17,7 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 import redis
 from celery.signals import task_received, worker_ready
@@ -27,6 +28,9 @@ from intake.broker import QUEUES
 log = logging.getLogger(__name__)
 
 EXIT_CODE = 75  # EX_TEMPFAIL: start me again
+# Touched at every check when set: Kubernetes' and compose's probes read its age, so a worker
+# whose watchdog itself stopped (or whose process hangs whole) is restarted too.
+ALIVE_ENV = "WORKER_ALIVE_FILE"
 STALL_S = 30.0  # idle this long with tasks waiting and none received: stuck
 CHECK_EVERY_S = 5.0
 
@@ -44,10 +48,11 @@ def stalled(waiting: int, busy: bool, idle_for_s: float, since_received_s: float
     return waiting > 0 and not busy and idle_for_s >= STALL_S and since_received_s >= STALL_S
 
 
-def _watch(broker_url: str) -> None:
+def _watch(broker_url: str, alive_path: str) -> None:
     client = redis.Redis.from_url(broker_url, socket_timeout=2, socket_connect_timeout=2)
     idle_since: float | None = None
     while True:
+        _touch(alive_path)
         time.sleep(CHECK_EVERY_S)
         now = time.monotonic()
         busy = bool(state.active_requests or state.reserved_requests)
@@ -69,6 +74,12 @@ def _watch(broker_url: str) -> None:
             _exit()
 
 
+def _touch(path: str) -> None:
+    if path:
+        with contextlib.suppress(OSError):
+            Path(path).touch()
+
+
 def _exit() -> None:
     # The pool's children first (they would linger, holding tasks, if the parent only died).
     for pid in _children():
@@ -88,8 +99,8 @@ def _children() -> list[int]:
     return found
 
 
-def start(broker_url: str) -> threading.Thread:
-    thread = threading.Thread(target=_watch, args=(broker_url,), name="watchdog", daemon=True)
+def start(broker_url: str, alive_path: str = "") -> threading.Thread:
+    thread = threading.Thread(target=_watch, args=(broker_url, alive_path), name="watchdog", daemon=True)
     thread.start()
     return thread
 
@@ -98,4 +109,4 @@ def start(broker_url: str) -> threading.Thread:
 def _start(**_: object) -> None:
     from intake.runtime import runtime
 
-    start(runtime().settings.redis_url)
+    start(runtime().settings.redis_url, os.environ.get(ALIVE_ENV, ""))

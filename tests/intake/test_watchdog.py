@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,39 @@ def test_a_stuck_worker_exits_for_a_restart_and_takes_its_pool_with_it(queue: st
         worker.stdout.close()
     finally:
         client.delete(*QUEUES)
+
+
+ALIVE = textwrap.dedent(
+    """
+    import sys, time
+    from worker import watchdog
+    watchdog.CHECK_EVERY_S = 0.1
+    watchdog.start(sys.argv[1], alive_path=sys.argv[2])
+    time.sleep(30)
+    """
+)
+
+
+def test_a_watching_worker_keeps_its_alive_file_fresh_for_the_liveness_probe(tmp_path: Path) -> None:
+    # deploy/k8s/base/worker.yaml's probes read this file's age.
+    alive = tmp_path / "worker-alive"
+    redis.Redis.from_url(WATCHDOG_REDIS_URL).delete(*QUEUES)
+    worker = subprocess.Popen(
+        [sys.executable, "-c", ALIVE, WATCHDOG_REDIS_URL, str(alive)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        seen: set[int] = set()
+        deadline = time.monotonic() + 20
+        while len(seen) < 3 and time.monotonic() < deadline:
+            if alive.exists():
+                seen.add(alive.stat().st_mtime_ns)
+            time.sleep(0.05)
+        assert len(seen) >= 3, "the alive file was not touched again and again"
+    finally:
+        worker.kill()
+        worker.wait()
+    last = alive.stat().st_mtime_ns
+    time.sleep(0.5)
+    assert alive.stat().st_mtime_ns == last  # a dead worker's file ages, and the probe fails

@@ -59,8 +59,25 @@ SCRIPT = textwrap.dedent(
             out["metadata"] = message.metadata
             await message.output_channel.send_text_message(message.sender_id, "Su caso es BVM-1")
 
+        # A custom action whose server is gone: past the processor's `except Exception`, then a 503.
+        from rasa.core.actions.action import RemoteAction
+        from rasa.shared.core.trackers import DialogueStateTracker
+        from rasa.utils.endpoints import EndpointConfig
+        gone = RemoteAction("validate_case_form", EndpointConfig(url=f"http://127.0.0.1:{PORT}/webhook"))
+        try:
+            try:
+                await gone.run(None, None, DialogueStateTracker("abc", []), domain)
+            except Exception as exc:  # what rasa.core.processor catches, logs, and carries on after
+                out["action_gone"] = "caught by the processor: " + type(exc).__name__
+        except rasa_strict.ActionServerUnreachable as exc:
+            out["action_gone"] = "ActionServerUnreachable " + str(exc)
+
+        async def action_gone(message: UserMessage) -> None:
+            await gone.run(None, None, DialogueStateTracker("abc", []), domain)
+
         request = types.SimpleNamespace(json={"sender": "abc", "message": TEXT, "metadata": {"inbound_id": 7}})
-        for name, handler in (("failed", failing), ("loading", loading), ("broken", broken), ("answered", answering)):
+        handlers = (("failed", failing), ("loading", loading), ("broken", broken), ("answered", answering))
+        for name, handler in (*handlers, ("action_gone_turn", action_gone)):
             blueprint = channel.blueprint(handler)
             route = next(r for r in blueprint._future_routes if r.uri == "/webhook")
             reply = await route.handler(request)
@@ -112,6 +129,13 @@ def test_a_turn_failed_by_its_store_answers_503_and_logs_the_class_not_the_text(
     assert outcome["loading"] == [503, {"error": "turn failed"}]  # Redis restarting, loading its AOF
     assert outcome["error_logged"] is True
     assert outcome["text_logged"] is False
+
+
+def test_an_action_server_that_cannot_be_reached_fails_the_whole_turn_with_a_503(outcome: dict[str, object]) -> None:
+    # Rasa's processor would log it and let the bot go on without the action's events: a form's
+    # validation skipped, a case never started, half an answer recorded as the turn's.
+    assert outcome["action_gone"] == "ActionServerUnreachable validate_case_form"
+    assert outcome["action_gone_turn"] == [503, {"error": "turn failed"}]
 
 
 def test_a_turn_that_raised_on_the_message_itself_answers_500_without_the_text(outcome: dict[str, object]) -> None:

@@ -17,7 +17,13 @@ def test_trackers_default_to_the_brokers_server_one_database_up_for_a_day() -> N
         "RASA_TRACKER_REDIS_USERNAME": "",
         "RASA_TRACKER_REDIS_PASSWORD": "",
         "RASA_TRACKER_RECORD_EXP": "86400",
+        "RASA_LOCK_REDIS_DB": "4",  # Rasa's locks beside the trackers unless given their own
     }
+
+
+def test_rasas_locks_may_have_their_own_database() -> None:
+    env = tracker_env({"REDIS_URL": "redis://redis:6379/0", "RASA_LOCK_REDIS_DB": "2"})
+    assert (env["RASA_TRACKER_REDIS_DB"], env["RASA_LOCK_REDIS_DB"]) == ("1", "2")
 
 
 def test_tracker_redis_url_brings_its_own_database_user_and_password() -> None:
@@ -41,6 +47,7 @@ def test_the_expiry_comes_from_tracker_expiry_s_or_the_retention_period() -> Non
         {"RETENTION_TRACKERS_DAYS": "uno"},
         {"TRACKER_REDIS_URL": "http://cache:6379/1"},
         {"TRACKER_REDIS_URL": "redis://cache:6379/trackers"},
+        {"RASA_LOCK_REDIS_DB": "locks"},
     ],
 )
 def test_it_refuses_trackers_that_never_expire_or_a_url_that_is_not_redis(env: dict[str, str]) -> None:

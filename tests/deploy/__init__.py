@@ -1,0 +1,1 @@
+"""Deployment descriptions: Kubernetes manifests and the compose file, rendered and checked offline."""
