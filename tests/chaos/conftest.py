@@ -24,7 +24,7 @@ from stack.train import ensure_model
 from stack.twilio_standin import TwilioStandIn
 from tests.chaos.harness import Driver
 from tests.chaos.servers import PrivatePostgres, PrivateRedis, postgres_unavailable_reason
-from tests.chaos.system import HOUSEHOLDS, TWILIO_SID, Chaos, workers
+from tests.chaos.system import HOUSEHOLDS, RECOVERY_CLOCKS, TWILIO_SID, Chaos, workers
 from tests.env import TWILIO_AUTH_TOKEN, base_env
 
 
@@ -56,15 +56,7 @@ def chaos() -> Iterator[Chaos]:
             ACTION_SERVER_TOKEN=secrets.token_hex(24),
             TWILIO_ACCOUNT_SID=TWILIO_SID,
             TWILIO_API_URL=twilio.url,
-            # Short recovery clocks, so a fault's aftermath fits in the suite: the sweeper re-enqueues
-            # after 5 s, a stuck reply is reconciled after 60 s (the least settings allow), a task
-            # lost with a killed worker is redelivered after 30 s (no task of ours runs that long; the
-            # longest retry countdown is 30 s), and a queued mark whose task Redis lost lives 45 s
-            # (the least settings allow; 180 s in production, where queues are deeper).
-            SWEEP_AFTER_S="5",
-            OUTBOUND_RECONCILE_AFTER_S="60",
-            CELERY_VISIBILITY_TIMEOUT_S="30",
-            QUEUED_MARKER_S="45",
+            **RECOVERY_CLOCKS,
             WEB_WORKERS="2",
             WEB_THREADS="4",
         ),

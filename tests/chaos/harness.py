@@ -459,3 +459,16 @@ def account(
         drain_s=round(drain_s, 1),
         notes=notes,
     )
+
+
+def assert_whole(report: PhaseReport) -> None:
+    """The promises, after any fault: nothing lost, doubled, dead or out of order, one case per complaint."""
+    assert report.lost_at_edge == 0, report
+    assert report.drain_s >= 0, f"not drained in time: {report}"
+    assert report.stored == report.messages_sent, report
+    assert (report.lost, report.duplicated, report.dead) == (0, 0, 0), report
+    assert report.answered == report.messages_sent, report
+    assert report.out_of_order == 0, report
+    assert report.duplicate_cases == 0, report
+    assert report.cases == report.complaints == report.references_delivered, report
+    assert report.queue_over_bound == 0, report

@@ -29,7 +29,7 @@ from stack.train import ensure_model
 from stack.twilio_standin import TwilioStandIn
 from tests.chaos.harness import Driver
 from tests.chaos.servers import PrivateRedis
-from tests.chaos.system import TWILIO_SID, workers
+from tests.chaos.system import RECOVERY_CLOCKS, TWILIO_SID, workers
 from tests.env import PG_ADMIN_URL, TWILIO_AUTH_TOKEN, base_env, create_pg_database, drop_pg_database
 
 HOUSEHOLDS = 260  # 200 contacts with a phone among them
@@ -112,11 +112,7 @@ def replicas_system() -> Iterator[Replicas]:
             ACTION_SERVER_TOKEN=secrets.token_hex(24),
             TWILIO_ACCOUNT_SID=TWILIO_SID,
             TWILIO_API_URL=twilio.url,
-            # The chaos suite's short recovery clocks (tests/chaos/conftest.py says why each).
-            SWEEP_AFTER_S="5",
-            OUTBOUND_RECONCILE_AFTER_S="60",
-            CELERY_VISIBILITY_TIMEOUT_S="30",
-            QUEUED_MARKER_S="45",
+            **RECOVERY_CLOCKS,
             WEB_WORKERS="1",
             WEB_THREADS="4",
             WORKER_CONCURRENCY="3",

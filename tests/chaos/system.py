@@ -13,6 +13,17 @@ from tests.chaos.servers import PrivatePostgres, PrivateRedis
 
 TWILIO_SID = "AC" + "4" * 32
 HOUSEHOLDS = 160
+# Short recovery clocks, so a fault's aftermath fits in the suite: the sweeper re-enqueues after
+# 5 s, a stuck reply is reconciled after 60 s (the least settings allow), a task lost with a killed
+# worker is redelivered after 30 s (no task of ours runs that long; the longest retry countdown is
+# 30 s), and a queued mark whose task Redis lost lives 45 s (the least settings allow; 180 s in
+# production, where queues are deeper).
+RECOVERY_CLOCKS = {
+    "SWEEP_AFTER_S": "5",
+    "OUTBOUND_RECONCILE_AFTER_S": "60",
+    "CELERY_VISIBILITY_TIMEOUT_S": "30",
+    "QUEUED_MARKER_S": "45",
+}
 
 
 @dataclass

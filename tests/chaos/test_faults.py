@@ -26,6 +26,7 @@ from tests.chaos.harness import (
     PhaseReport,
     QueueSampler,
     account,
+    assert_whole,
     contacts_for,
     leftovers,
     wait_drained,
@@ -86,18 +87,6 @@ def _phase(
     return report
 
 
-def _assert_whole(report: PhaseReport) -> None:
-    assert report.lost_at_edge == 0, report
-    assert report.drain_s >= 0, f"not drained in time: {report}"
-    assert report.stored == report.messages_sent, report
-    assert (report.lost, report.duplicated, report.dead) == (0, 0, 0), report
-    assert report.answered == report.messages_sent, report
-    assert report.out_of_order == 0, report
-    assert report.duplicate_cases == 0, report
-    assert report.cases == report.complaints == report.references_delivered, report
-    assert report.queue_over_bound == 0, report
-
-
 def _kill_workers(chaos: Chaos) -> Extra:
     rng = random.Random(12)
     until = time.monotonic() + 25
@@ -111,7 +100,7 @@ def _kill_workers(chaos: Chaos) -> Extra:
 
 
 def test_workers_killed_again_and_again_lose_and_repeat_nothing(chaos: Chaos) -> None:
-    _assert_whole(_phase(chaos, "worker SIGKILL", "every 3–5 s for 25 s", _kill_workers, drain_timeout_s=420))
+    assert_whole(_phase(chaos, "worker SIGKILL", "every 3–5 s for 25 s", _kill_workers, drain_timeout_s=420))
 
 
 def _down_for(chaos: Chaos, name: str, seconds: float) -> None:
@@ -135,7 +124,7 @@ def _stop_rasa(chaos: Chaos) -> Extra:
 
 
 def test_rasa_stopped_for_a_minute_answers_everything_once_it_is_back(chaos: Chaos) -> None:
-    _assert_whole(_phase(chaos, "Rasa stopped", "60 s, its start-up included", _stop_rasa))
+    assert_whole(_phase(chaos, "Rasa stopped", "60 s, its start-up included", _stop_rasa))
 
 
 def _stop_actions(chaos: Chaos) -> Extra:
@@ -144,7 +133,7 @@ def _stop_actions(chaos: Chaos) -> Extra:
 
 
 def test_the_action_server_stopped_for_a_minute_delays_turns_but_loses_none(chaos: Chaos) -> None:
-    _assert_whole(_phase(chaos, "action server stopped", "60 s, its start-up included", _stop_actions))
+    assert_whole(_phase(chaos, "action server stopped", "60 s, its start-up included", _stop_actions))
 
 
 def _restart_redis(chaos: Chaos) -> Extra:
@@ -155,7 +144,7 @@ def _restart_redis(chaos: Chaos) -> Extra:
 
 
 def test_redis_killed_and_restarted_loses_no_message(chaos: Chaos) -> None:
-    _assert_whole(_phase(chaos, "Redis SIGKILL + restart", "5 s down", _restart_redis))
+    assert_whole(_phase(chaos, "Redis SIGKILL + restart", "5 s down", _restart_redis))
 
 
 def _pause_redis(chaos: Chaos) -> Extra:
@@ -166,7 +155,7 @@ def _pause_redis(chaos: Chaos) -> Extra:
 
 
 def test_redis_paused_twenty_seconds_loses_no_message(chaos: Chaos) -> None:
-    _assert_whole(_phase(chaos, "Redis SIGSTOP", "20 s", _pause_redis))
+    assert_whole(_phase(chaos, "Redis SIGSTOP", "20 s", _pause_redis))
 
 
 def _stop_postgres(chaos: Chaos) -> Extra:
@@ -185,7 +174,7 @@ def _import_spool(chaos: Chaos) -> None:
 def test_postgres_stopped_spools_to_the_fallback_and_imports_every_message_once(chaos: Chaos) -> None:
     report = _phase(chaos, "PostgreSQL stopped", "30 s", _stop_postgres, after=_import_spool)
     assert report.via_fallback > 0, "the webhook should have answered 503 while the database was down"
-    _assert_whole(report)
+    assert_whole(report)
 
 
 def _web_workers(chaos: Chaos) -> list[int]:
@@ -236,4 +225,4 @@ def test_a_web_worker_killed_mid_request_sends_the_message_to_the_fallback_and_i
         after=_import_spool,
     )
     assert report.cut_mid_request > 0, "no request was in flight when the web workers died"
-    _assert_whole(report)
+    assert_whole(report)

@@ -83,3 +83,15 @@ def test_every_dockerfile_copies_only_what_is_in_the_repository_or_built_by_make
             if source.startswith("models/"):
                 continue  # the trained model: `make train` writes it (Dockerfile.rasa's header)
             assert (ROOT / source).exists(), (dockerfile, source)
+
+
+def test_the_proxy_fronts_services_that_exist_on_the_ports_they_listen_on() -> None:
+    doc = compose()
+    conf = (ROOT / "deploy" / "compose" / "nginx.conf").read_text(encoding="utf-8")
+    upstreams = dict(re.findall(r"server (\w+):(\d+) resolve;", conf))
+    assert upstreams == {"web": "8000", "fallback": "8002", "rasa": "5005", "actions": "5055"}
+    assert set(upstreams) <= set(doc["services"])
+    assert "8000" in doc["services"]["web"]["command"][-1]  # gunicorn --bind 0.0.0.0:8000
+    # Everything reaches Rasa and the action server through the proxy's round robin.
+    assert doc["x-app-env"]["RASA_URL"] == "http://proxy:5005"
+    assert doc["services"]["rasa"]["environment"]["ACTION_ENDPOINT_URL"] == "http://proxy:5055/webhook"
