@@ -104,9 +104,10 @@ def python_problems(path: PurePosixPath, source: str) -> list[str]:
 def text_problems(path: PurePosixPath, text: str) -> list[str]:
     """Relative paths that climb above the root, absolute workplace paths, the sibling folder by name."""
     problems = []
-    # A document's links are read from its own folder; a command's paths from where make and
-    # pytest run (the root), and a script may be run from its folder: both must stay inside.
-    linked = path.suffix in {".md", ".html"}
+    # A document's links (and a kustomization's resources) are read from its own folder; a
+    # command's paths from where make and pytest run (the root), and a script may be run from its
+    # folder: both must stay inside.
+    linked = path.suffix in {".md", ".html"} or path.name == "kustomization.yaml"
     for number, line in enumerate(text.splitlines(), start=1):
         if ABSOLUTE.search(line):
             problems.append(f"{path}:{number}: names a path outside the repository: {line.strip()[:120]}")
@@ -163,8 +164,21 @@ def test_no_tracked_file_reaches_outside_the_repository() -> None:
         ("tests/x.py", 'DATA = Path(__file__).parent.parent.parent / "data"'),
         ("tests/intake/test_x.py", 'FIXTURE = "../x.csv"'),  # read from the root, where pytest runs
         ("bench/common.py", "OUT = '/work/" + SIBLING + "/bench'"),
+        ("deploy/k8s/base/kustomization.yaml", "  - ../../../../other/base"),
     ],
-    ids=["sibling", "link", "make", "shell", "root-parent", "own-root", "parents", "parent-chain", "cwd", "absolute"],
+    ids=[
+        "sibling",
+        "link",
+        "make",
+        "shell",
+        "root-parent",
+        "own-root",
+        "parents",
+        "parent-chain",
+        "cwd",
+        "absolute",
+        "kustomization",
+    ],
 )
 def test_the_guard_catches_a_line_that_reaches_outside(path: str, line: str) -> None:
     assert problems_in(PurePosixPath(path), line) != []
@@ -178,8 +192,9 @@ def test_the_guard_catches_a_line_that_reaches_outside(path: str, line: str) -> 
         ("stack/paths.py", "ROOT = Path(__file__).resolve().parent.parent\nVAR = ROOT / 'var'"),
         (".ci/run", 'cd "$(dirname "$0")/.."'),
         ("stack/nlu_eval.py", "from rasa.shared.nlu.training_data.loading import load_data"),
+        ("deploy/k8s/overlays/production/kustomization.yaml", "  - ../../base"),  # from its own folder
     ],
-    ids=["link", "parents", "root", "shell", "module"],
+    ids=["link", "parents", "root", "shell", "module", "kustomization"],
 )
 def test_the_guard_lets_paths_inside_the_repository_through(path: str, line: str) -> None:
     assert problems_in(PurePosixPath(path), line) == []
