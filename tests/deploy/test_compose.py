@@ -95,3 +95,17 @@ def test_the_proxy_fronts_services_that_exist_on_the_ports_they_listen_on() -> N
     # Everything reaches Rasa and the action server through the proxy's round robin.
     assert doc["x-app-env"]["RASA_URL"] == "http://proxy:5005"
     assert doc["services"]["rasa"]["environment"]["ACTION_ENDPOINT_URL"] == "http://proxy:5055/webhook"
+
+
+def test_the_build_context_leaves_out_the_virtual_environments_and_keeps_what_the_images_copy() -> None:
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {".venv", ".venv-rasa", "var", ".env"} <= ignored  # GBs of wheels; and never the secrets
+    for dockerfile in ("Dockerfile.app", "Dockerfile.rasa", "Dockerfile.actions"):
+        for line in re.findall(r"^COPY (.+)$", (ROOT / dockerfile).read_text(encoding="utf-8"), re.M):
+            *sources, _ = line.split()
+            for source in sources:
+                assert source.split("/")[0] not in ignored, (dockerfile, source)
