@@ -223,8 +223,8 @@ async def post_form(
 ) -> int:
     """POST one signed webhook to the line; its HTTP status.
 
-    A keep-alive connection that gunicorn closed (its keep-alive timeout) just as the client reused
-    it fails before the request is read: sent once more on a fresh connection, with the same
+    A connection the server dropped before answering (aiohttp's ServerDisconnectedError, as when a
+    keep-alive connection is reused just as gunicorn closes it) is tried once more, with the same
     MessageSid, which the line stores once (Twilio would take it to the Fallback URL instead)."""
     for attempt in (1, 2):
         try:
