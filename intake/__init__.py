@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         web_dead_letters,
         web_headers,
         web_health,
+        web_mechanism,
         web_notices,
         web_people,
         web_public,
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(web_dead_letters.bp)
     app.register_blueprint(web_notices.bp)
     app.register_blueprint(web_committee.bp)
+    app.register_blueprint(web_mechanism.bp)
     app.register_blueprint(web_public.bp)
     app.register_blueprint(web_health.bp)
     cli.register(app)

@@ -167,6 +167,24 @@ def sees_team_load(staff: Staff) -> bool:
     return staff.role in (Role.SUPERVISOR, Role.INTEGRITY)
 
 
+def sees_health_flags(staff: Staff) -> bool:
+    """The mechanism's flags on the day they are raised (the public reads them once the month is
+    over): supervisors, the integrity unit and admins."""
+    return staff.role in (Role.SUPERVISOR, Role.INTEGRITY, Role.ADMIN)
+
+
+def sees_sensitive_flags(staff: Staff) -> bool:
+    """A jump in bribe or mistreatment complaints, while the month runs, would warn the accused
+    office before anyone looked: only the integrity unit and admins see it before the public."""
+    return staff.role in (Role.INTEGRITY, Role.ADMIN)
+
+
+def reads_draft_reports(staff: Staff) -> bool:
+    """The monthly report before the committee signs: the committee (to sign it) and whoever sees
+    the flags."""
+    return staff.role == Role.COMMITTEE or sees_health_flags(staff)
+
+
 def exports_audit_log(staff: Staff) -> bool:
     return staff.role == Role.ADMIN
 

@@ -16,6 +16,7 @@ IMPORT_SPOOL = "inbound.import_spool"
 RECONCILE_INBOUND = "inbound.reconcile"
 RECONCILE_OUTBOUND = "outbound.reconcile"
 NOTICE_TICK = "notices.tick"
+PUBLISH_REPORT = "reports.publish"
 # Beat's periodic tasks (worker/celery_app.py): nothing else sends them, but beat and the worker
 # must agree on the name, so it is written once.
 SWEEP_INBOUND = "conversation.sweep"
@@ -25,6 +26,7 @@ SWEEP_UNROUTED = "cases.sweep_unrouted"
 SLA_SWEEP = "cases.sla_sweep"
 TALLY_SNAPSHOT = "tally.snapshot"
 TALLY_SNAPSHOT_IF_DUE = "tally.snapshot_if_due"
+SWEEP_REPORTS = "reports.sweep"
 
 # Celery's queues, each a Redis list. Replies have their own: on payment day thousands of turns
 # wait, and a reply queued behind them all would reach the person minutes after their turn was

@@ -17,8 +17,9 @@ from intake.authz import is_committee_member
 from intake.case_states import name_of
 from intake.cases import TYPE_NAMES, append_event
 from intake.models import Case, CaseCategory, CaseEvent, CommitteeSignoff, Staff, as_utc
+from intake.months import month_of
 from intake.redaction import mask_numbers
-from intake.tally import latest, month_of, table
+from intake.tally import latest, table
 
 SAMPLE_SIZE = 20
 MAX_OBSERVATIONS = 2000
@@ -100,11 +101,12 @@ def sample(session: Session, month: str, key: str, viewer: Staff, now: datetime)
 
 
 def signable_months(session: Session, now: datetime) -> list[str]:
-    """Months in the newest snapshot that are over (the current month is still moving)."""
+    """Months in the newest snapshot that were over when it was taken: a month is signed on its
+    final figures, never on a snapshot taken while it was still running."""
     snapshot = latest(session)
     if snapshot is None:
         return []
-    current = month_of(now)
+    current = min(month_of(now), month_of(snapshot.taken_at))
     months = [row["month"] for row in table(session, snapshot.id, ("month",), {})]
     return sorted((m for m in months if m < current), reverse=True)
 

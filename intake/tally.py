@@ -11,13 +11,24 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, delete, func, select
 from sqlalchemy.orm import Session
 
+from intake import health
 from intake.case_states import PUBLIC_GROUPS
-from intake.deadlines import HONDURAS
 from intake.disclosure import cube, suppress
-from intake.models import AssistantAnswer, Case, CaseEvent, TallyCell, TallyMetric, TallySnapshot, as_utc
+from intake.health import CaseFacts, Cell, Health, days, guarded, load_cases
+from intake.models import (
+    AssistantAnswer,
+    RegistryMonth,
+    TallyCell,
+    TallyFlag,
+    TallyIndicator,
+    TallyMetric,
+    TallySnapshot,
+    as_utc,
+)
+from intake.months import month_of
 
 # Every table the public page and the open data may show; their margins come along.
 TABLES: list[tuple[str, ...]] = [
@@ -46,23 +57,25 @@ ANSWER_TABLES: list[tuple[str, ...]] = [
     ("month", "topic"),
 ]
 CASES, ANSWERS = "casos", "consultas"
+# Every cube a snapshot publishes, with its tables (the health families: intake/health.py).
+FAMILY_TABLES: dict[str, list[tuple[str, ...]]] = {
+    CASES: TABLES,
+    ANSWERS: ANSWER_TABLES,
+    health.SATISFACTION: health.SATISFACTION_TABLES,
+    health.HOUSEHOLDS: health.REGISTRY_TABLES,
+    health.PAID: health.REGISTRY_TABLES,
+}
 DEFAULT_K = 10
 
 
-def month_of(moment: datetime) -> str:
-    # No date finer than a month, in Honduras time.
-    return as_utc(moment).astimezone(HONDURAS).strftime("%Y-%m")
-
-
-def _records(session: Session | Connection) -> Iterator[dict[str, str]]:
-    rows = session.execute(select(Case.category_code, Case.department, Case.created_at, Case.channel, Case.state))
-    for category, department, created_at, channel, state in rows:
+def _records(cases: list[CaseFacts]) -> Iterator[dict[str, str]]:
+    for case in cases:
         yield {
-            "category": category,
-            "department": department,
-            "month": month_of(created_at),
-            "channel": channel,
-            "state_group": PUBLIC_GROUPS.get(state, "en_proceso"),
+            "category": case.category,
+            "department": case.department,
+            "month": case.month,
+            "channel": case.channel,
+            "state_group": PUBLIC_GROUPS.get(case.state, "en_proceso"),
         }
 
 
@@ -77,41 +90,23 @@ def _answer_groups(session: Session | Connection) -> tuple[list[dict[str, str]],
     return records, [n for *_, n in rows]
 
 
-def _days(start: datetime, end: datetime) -> float:
-    return (as_utc(end) - as_utc(start)).total_seconds() / 86400
-
-
-def _metrics(session: Session | Connection, k: int) -> dict[str, float | None]:
-    """Indicators, each published only when at least k cases stand behind it."""
-    cases = session.execute(
-        select(Case.id, Case.created_at, Case.closed_at, Case.deadline_at, Case.satisfaction, Case.state)
-    ).all()
-    acknowledged = dict(
-        session.execute(
-            select(CaseEvent.case_id, CaseEvent.at)
-            .where(CaseEvent.kind == "state_changed")
-            .order_by(CaseEvent.id.desc())
-        ).all()
-    )  # the earliest state change per case wins: rows come newest first
-    reopened = {cid for (cid,) in session.execute(select(CaseEvent.case_id).where(CaseEvent.kind == "reopened"))}
-    ack_days = [_days(c.created_at, acknowledged[c.id]) for c in cases if c.id in acknowledged]
-    closed = [c for c in cases if c.closed_at is not None]
-    resolve_days = [_days(c.created_at, c.closed_at) for c in closed]
-    on_time = [as_utc(c.closed_at) <= as_utc(c.deadline_at) for c in closed]
-    ratings = [c.satisfaction for c in cases if c.satisfaction]
-    ever_closed = len(closed) + len([c for c in cases if c.id in reopened and c.closed_at is None])
-
-    def guarded(basis: int, value: float) -> float | None:
-        return round(value, 2) if basis >= k else None
-
+def _metrics(cases: list[CaseFacts], k: int) -> dict[str, float | None]:
+    """The headline indicators, each published only when at least k cases stand behind it."""
+    ack_days = [days(c.created, c.acknowledged) for c in cases if c.acknowledged is not None]
+    closed = [c for c in cases if c.closed is not None]
+    resolve_days = [days(c.created, c.closed) for c in closed if c.closed is not None]
+    on_time = [c.closed is not None and c.closed <= c.deadline for c in closed]
+    ratings = [c.rating for c in cases if c.rating]
+    ever_closed = len(closed) + len([c for c in cases if c.reopened and c.closed is None])
+    reopened = len([c for c in cases if c.reopened])
     return {
-        "mediana_dias_para_acusar_recibo": guarded(len(ack_days), statistics.median(ack_days) if ack_days else 0),
+        "mediana_dias_para_acusar_recibo": guarded(len(ack_days), statistics.median(ack_days) if ack_days else 0, k),
         "mediana_dias_para_resolver": guarded(
-            len(resolve_days), statistics.median(resolve_days) if resolve_days else 0
+            len(resolve_days), statistics.median(resolve_days) if resolve_days else 0, k
         ),
-        "porcentaje_resueltas_en_plazo": guarded(len(on_time), 100 * sum(on_time) / len(on_time) if on_time else 0),
-        "porcentaje_reabiertas": guarded(ever_closed, 100 * len(reopened) / ever_closed if ever_closed else 0),
-        "satisfaccion_promedio": guarded(len(ratings), statistics.fmean(ratings) if ratings else 0),
+        "porcentaje_resueltas_en_plazo": guarded(len(on_time), 100 * sum(on_time) / len(on_time) if on_time else 0, k),
+        "porcentaje_reabiertas": guarded(ever_closed, 100 * reopened / ever_closed if ever_closed else 0, k),
+        "satisfaccion_promedio": guarded(len(ratings), statistics.fmean(ratings) if ratings else 0, k),
     }
 
 
@@ -119,16 +114,19 @@ def _metrics(session: Session | Connection, k: int) -> dict[str, float | None]:
 class Figures:
     """What one snapshot publishes, computed and suppressed, not yet stored."""
 
-    cells: list[tuple[str, str, dict[str, str], int | None]]  # family, dims, key, value (None: suppressed)
+    cells: list[Cell]  # family, dims, key, value (None: suppressed)
     metrics: dict[str, float | None]
+    health: Health
 
 
-def compute(db: Session | Connection, k: int = DEFAULT_K) -> Figures:
-    """Aggregate all cases and answers and suppress small and complementary cells; reads only."""
-    cells: list[tuple[str, str, dict[str, str], int | None]] = []
+def compute(db: Session | Connection, now: datetime, k: int = DEFAULT_K) -> Figures:
+    """Aggregate all cases and answers and suppress small and complementary cells, then the
+    mechanism's health indicators and flags; reads only."""
+    cells: list[Cell] = []
+    cases = load_cases(db)
     answers, weights = _answer_groups(db)
     for family, counts in (
-        (CASES, cube(_records(db), TABLES)),
+        (CASES, cube(_records(cases), TABLES)),
         (ANSWERS, cube(answers, ANSWER_TABLES, weights)),
     ):
         hidden = suppress(counts, k)
@@ -136,7 +134,8 @@ def compute(db: Session | Connection, k: int = DEFAULT_K) -> Figures:
             (family, ",".join(sorted(d for d, _ in key)), dict(sorted(key)), None if key in hidden else value)
             for key, value in counts.items()
         )
-    return Figures(cells, _metrics(db, k))
+    health_figures = health.compute(db, cases, cells, now, k)
+    return Figures(cells + health_figures.cells, _metrics(cases, k), health_figures)
 
 
 @contextmanager
@@ -164,7 +163,7 @@ def take_snapshot(session: Session, now: datetime, k: int = DEFAULT_K) -> int:
     million cases (docs/performance.md), longer than Twilio waits for a webhook that must write.
     Only the writing of the computed cells happens in the caller's (short) transaction."""
     with read_transaction(session.get_bind().engine) as conn:
-        figures = compute(conn, k)
+        figures = compute(conn, now, k)
     snapshot = TallySnapshot(taken_at=now, k=k)
     session.add(snapshot)
     session.flush()
@@ -175,6 +174,31 @@ def take_snapshot(session: Session, now: datetime, k: int = DEFAULT_K) -> int:
     session.add_all(
         TallyMetric(snapshot_id=snapshot.id, name=name, value=None if value is None else Decimal(str(value)))
         for name, value in figures.metrics.items()
+    )
+    session.add_all(
+        TallyIndicator(snapshot_id=snapshot.id, name=name, dims=dims, key=key, value=value)
+        for name, dims, key, value in figures.health.indicators
+    )
+    current = month_of(now)
+    session.add_all(
+        TallyFlag(
+            snapshot_id=snapshot.id,
+            kind=flag.kind,
+            rule=flag.rule,
+            subject=flag.subject,
+            month=flag.month,
+            month_over=flag.month < current,
+            observed=flag.observed,
+            expected=flag.expected,
+        )
+        for flag in figures.health.flags
+    )
+    # The registry keeps only the present: the month's denominators are kept here, the month's
+    # last snapshot winning, so later snapshots divide each month by its own households.
+    session.execute(delete(RegistryMonth).where(RegistryMonth.month == current))
+    session.add_all(
+        RegistryMonth(month=current, department=department, active_households=n, recorded_at=now)
+        for department, n in figures.health.active_now.items()
     )
     return snapshot.id
 
@@ -199,7 +223,7 @@ def latest(session: Session) -> TallySnapshot | None:
 def published(family: str, dims: tuple[str, ...]) -> bool:
     """Whether a table with exactly these dimensions is published (a table or one of its margins)."""
     wanted = set(dims)
-    return any(wanted <= set(t) for t in (TABLES if family == CASES else ANSWER_TABLES))
+    return any(wanted <= set(t) for t in FAMILY_TABLES[family])
 
 
 # Snapshots never change once taken, so each process keeps the newest one's cells in memory: a

@@ -8,9 +8,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from intake import health_page
 from intake.committee import signoffs
+from intake.health import HOUSEHOLDS, PAID, SATISFACTION
+from intake.health_rules import RULES
 from intake.models import CaseCategory, TallySnapshot
-from intake.tally import ANSWER_TABLES, ANSWERS, CASES, TABLES, metrics, published, table
+from intake.tally import ANSWERS, CASES, FAMILY_TABLES, metrics, published, table
 
 # The Spanish name of each dimension in the open data's table names ("categoria-mes").
 DIMENSION_NAMES = {
@@ -20,8 +23,15 @@ DIMENSION_NAMES = {
     "month": "mes",
     "channel": "canal",
     "topic": "tema",
+    "rating": "calificacion",
 }
-FAMILY_PREFIXES = {CASES: "", ANSWERS: "consultas-"}
+FAMILY_PREFIXES = {
+    CASES: "",
+    ANSWERS: "consultas-",
+    SATISFACTION: "satisfaccion-",
+    HOUSEHOLDS: "hogares-",
+    PAID: "hogares-pagados-",
+}
 
 
 def _dataset_name(family: str, dims: tuple[str, ...]) -> str:
@@ -32,8 +42,13 @@ def _dataset_name(family: str, dims: tuple[str, ...]) -> str:
 # after its dimensions; the names are a public contract, so a new table only adds a name.
 DATASETS: dict[str, tuple[str, tuple[str, ...]]] = {
     _dataset_name(family, dims): (family, dims)
-    for family, tables in ((CASES, TABLES), (ANSWERS, ANSWER_TABLES))
-    for dims in tables
+    for family, tables in FAMILY_TABLES.items()
+    for dims in [*tables, *([("month",)] if family in (HOUSEHOLDS, PAID) else [])]
+}
+# The health section's tables, which are not cubes of counts: name -> their columns.
+HEALTH_DATASETS: dict[str, list[str]] = {
+    "indicadores": ["indicador", "dimensiones", "month", "department", "category", "valor"],
+    "alertas": ["mes", "tipo", "regla", "sujeto", "nombre", "nombre_regla", "explicacion"],
 }
 DICTIONARY = {
     "casos": "Número de casos (quejas, solicitudes y apelaciones) en la celda; null = dato reservado.",
@@ -46,6 +61,20 @@ DICTIONARY = {
     "padrón (la celda casos cuenta consultas).",
     "topic": "Tema de la consulta de pago: next (próximo pago), point (lugar de cobro), reason (pago retenido).",
     "reservado": "Celdas de 1 a k-1 casos, y las que permitirían calcularlas, no se publican.",
+    "rating": "En las tablas satisfaccion-*: calificación de 1 a 5 que dio quien respondió la encuesta al cerrar su "
+    "caso (la celda casos cuenta personas).",
+    "hogares": "En las tablas hogares-*: hogares activos del padrón en el mes (la celda casos cuenta hogares); "
+    "hogares-pagados-*: hogares con pago realizado en el ciclo del mes. Son los denominadores de las tasas.",
+    "indicador": "En la tabla indicadores: nombre del indicador (ver indicadores_explicados).",
+    "dimensiones": "En la tabla indicadores: a qué corte se refiere la fila (vacío = todo el país, todos los meses).",
+    "valor": "En la tabla indicadores: el valor; null = no se publica (menos de k casos, o una cifra reservada).",
+    "mes": "En la tabla alertas: mes al que se refiere la alerta (solo meses terminados).",
+    "tipo": "En la tabla alertas: silencio, salto o plazos.",
+    "regla": "En la tabla alertas: código de la regla que levantó la alerta.",
+    "sujeto": "En la tabla alertas: departamento, código de categoría o código de equipo.",
+    "nombre": "En la tabla alertas: nombre legible del sujeto.",
+    "nombre_regla": "En la tabla alertas: nombre corto de la regla.",
+    "explicacion": "En la tabla alertas: la regla, explicada.",
 }
 FILTERS = ("department", "category", "month")
 CHART_TITLES = {
@@ -64,7 +93,12 @@ class UnknownFilter(ValueError):
 def dictionary() -> dict[str, Any]:
     return {
         "campos": DICTIONARY,
-        "tablas": {name: {"cuenta": family, "dimensiones": list(dims)} for name, (family, dims) in DATASETS.items()},
+        "tablas": {
+            **{name: {"cuenta": family, "dimensiones": list(dims)} for name, (family, dims) in DATASETS.items()},
+            **{name: {"cuenta": name, "dimensiones": columns} for name, columns in HEALTH_DATASETS.items()},
+        },
+        "indicadores_explicados": health_page.INDICATOR_NAMES,
+        "reglas_de_alerta": RULES,
     }
 
 
@@ -152,4 +186,6 @@ def page(session: Session, snapshot: TallySnapshot, asked: dict[str, str]) -> di
         "category_names": names,
         "reviews": reviews,
         "reviewed": {r["mes"]: r for r in reviews},
+        # The mechanism's health is national and monthly: it is shown without filters.
+        "health": None if filters else health_page.section(session, snapshot),
     }

@@ -6,7 +6,9 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from flask.typing import ResponseReturnValue
 
 from intake.authz import is_committee_member
+from intake.broker import PUBLISH_REPORT
 from intake.committee import SignoffError, sample, sign_off, signable_months, signoffs
+from intake.queue import enqueue
 from intake.runtime import runtime
 from intake.web_staff import login_required
 
@@ -57,4 +59,8 @@ def sign() -> ResponseReturnValue:
         sign_off(g.db, g.staff, month, request.form.get("observations", ""), runtime().now())
     except SignoffError as exc:  # raised before anything was written
         return _render(month if month in signable_months(g.db, runtime().now()) else "", str(exc), 422)
+    # The report is made from the signed snapshot by a worker (a few seconds of rendering); if the
+    # broker is down, beat's sweep makes it later.
+    g.db.commit()
+    enqueue(runtime().settings.redis_url, PUBLISH_REPORT, month)
     return redirect(url_for("committee.review", month=month))

@@ -19,6 +19,7 @@ from intake.broker import (
     SWEEP_INBOUND,
     SWEEP_NOTICES,
     SWEEP_OUTBOUND,
+    SWEEP_REPORTS,
     SWEEP_UNROUTED,
     TALLY_SNAPSHOT_IF_DUE,
     TASK_ROUTES,
@@ -56,6 +57,8 @@ def make_celery() -> Celery:
             # Checked every 15 minutes, so a fresh system (or a beat without its schedule file)
             # publishes within 15 minutes instead of a day later.
             "tally-snapshot": {"task": TALLY_SNAPSHOT_IF_DUE, "schedule": 900.0},
+            # A signed month whose report was never made (its task lost, its worker killed).
+            "sweep-reports": {"task": SWEEP_REPORTS, "schedule": 300.0},
             # Daily at 03:30 Honduras time (the app's timezone), when the line is quietest.
             "retention-purge": {"task": PURGE_RETENTION, "schedule": crontab(hour=3, minute=30)},
             # What Twilio's Fallback URL spooled while the database was down (docs/architecture.md,

@@ -13,12 +13,13 @@ from celery import Task
 from sqlalchemy import func, select
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
-from intake import notice_campaigns, notice_ticks, notices, recovery, spool
+from intake import monthly_report, notice_campaigns, notice_ticks, notices, recovery, spool
 from intake.assistant import AssistantUnavailable
 from intake.broker import (
     IMPORT_SPOOL,
     NOTICE_TICK,
     PROCESS_INBOUND,
+    PUBLISH_REPORT,
     PURGE_RETENTION,
     RECONCILE_INBOUND,
     RECONCILE_OUTBOUND,
@@ -28,6 +29,7 @@ from intake.broker import (
     SWEEP_INBOUND,
     SWEEP_NOTICES,
     SWEEP_OUTBOUND,
+    SWEEP_REPORTS,
     SWEEP_UNROUTED,
     TALLY_SNAPSHOT,
     TALLY_SNAPSHOT_IF_DUE,
@@ -381,6 +383,37 @@ def tally_snapshot_if_due() -> int | None:
     rt = runtime()
     with rt.sessions() as session, session.begin():
         return snapshot_if_due(session, rt.now())
+
+
+# Rendering takes a few seconds; the lock keeps the task and beat's sweep from making one month's
+# report twice side by side (the table's key would refuse the second anyway).
+REPORT_LOCK_S = 600
+
+
+@app.task(name=PUBLISH_REPORT)
+def publish_report(month: str) -> bool:
+    """Make and store a signed month's report (nothing if unsigned or already published)."""
+    rt = runtime()
+    lock = _redis().lock(f"lc:lock:report:{month}", timeout=REPORT_LOCK_S, blocking=False)
+    if not lock.acquire():
+        return False
+    try:
+        with rt.sessions() as session, session.begin():
+            made = monthly_report.publish(session, month, rt.now()) is not None
+    finally:
+        with contextlib.suppress(redis.exceptions.LockError):
+            lock.release()
+    if made:
+        log.info("monthly report %s published", month)
+    return made
+
+
+@app.task(name=SWEEP_REPORTS)
+def sweep_reports() -> int:
+    """Publish every signed month still without its report."""
+    with runtime().sessions() as session:
+        months = monthly_report.unpublished(session)
+    return sum(publish_report(month) for month in months)
 
 
 # A first purge of a large database can outlast the broker's visibility timeout, and the task is

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from intake.models.base import Base, as_utc, utcnow
 from intake.models.cases import Case, CaseCategory, CaseEvent, CaseEvidence, ComplaintDraft, Holiday, RoutingRule, Team
+from intake.models.health import MonthlyReport, RegistryMonth, TallyFlag, TallyIndicator
 from intake.models.messages import (
     Clarification,
     ConsentEvent,
@@ -47,17 +48,21 @@ __all__ = [
     "InboundMessage",
     "LoginFailure",
     "MessageStatusEvent",
+    "MonthlyReport",
     "NoticeCampaign",
     "NoticeCampaignEvent",
     "OutboundMessage",
     "Payment",
     "PersonRequest",
     "PersonRequestEvent",
+    "RegistryMonth",
     "RoutingRule",
     "Staff",
     "StaffAccount",
     "StaffSession",
     "TallyCell",
+    "TallyFlag",
+    "TallyIndicator",
     "TallyMetric",
     "TallySnapshot",
     "Team",

@@ -8,8 +8,8 @@ import re
 from flask import Flask
 from flask.testing import FlaskClient
 
-from intake.tally import ANSWER_TABLES, TABLES
-from intake.tally_page import DATASETS, DICTIONARY
+from intake.tally import FAMILY_TABLES
+from intake.tally_page import DATASETS, DICTIONARY, HEALTH_DATASETS
 from intake.web_public import OPENAPI_FILE
 
 SPEC = json.loads(OPENAPI_FILE.read_text(encoding="utf-8"))
@@ -21,11 +21,17 @@ def _flask_path(rule: str) -> str:
 
 
 def test_every_open_data_route_is_described_and_every_described_path_is_served(app: Flask) -> None:
-    served = {_flask_path(r.rule) for r in app.url_map.iter_rules() if r.rule.startswith("/transparencia/datos/")}
+    served = {
+        _flask_path(r.rule)
+        for r in app.url_map.iter_rules()
+        if r.rule.startswith(("/transparencia/datos/", "/transparencia/informes/"))
+    }
     expanded = set()
     for path in served:
         if path == "/transparencia/datos/{name}.{fmt}":
             expanded |= {"/transparencia/datos/{tabla}.json", "/transparencia/datos/{tabla}.csv"}
+        elif path == "/transparencia/informes/{month}.pdf":
+            expanded.add("/transparencia/informes/{mes}.pdf")  # described by its Spanish name
         else:
             expanded.add(path)
     assert expanded == set(SPEC["paths"])
@@ -33,16 +39,18 @@ def test_every_open_data_route_is_described_and_every_described_path_is_served(a
 
 def test_the_table_parameter_lists_exactly_the_published_tables() -> None:
     published = {(family, dims) for family, dims in DATASETS.values()}
-    assert len(published) == len(TABLES) + len(ANSWER_TABLES) == len(DATASETS)
+    cubes = sum(len(tables) for tables in FAMILY_TABLES.values()) + 2  # the registry's by-month margins
+    assert len(published) == cubes == len(DATASETS)
     for path in ("/transparencia/datos/{tabla}.json", "/transparencia/datos/{tabla}.csv"):
         (parameter,) = SPEC["paths"][path]["get"]["parameters"]
         assert parameter["name"] == "tabla" and parameter["in"] == "path"
-        assert parameter["schema"]["enum"] == sorted(DATASETS)
+        assert parameter["schema"]["enum"] == sorted([*DATASETS, *HEALTH_DATASETS])
 
 
 def test_the_dictionary_explains_every_column_a_table_can_have() -> None:
     columns = {d for _, dims in DATASETS.values() for d in dims} | {"casos"}
-    assert columns <= set(DICTIONARY)
+    health_columns = {c for columns in HEALTH_DATASETS.values() for c in columns}
+    assert columns | health_columns <= set(DICTIONARY)
 
 
 def test_the_served_description_is_the_file(client: FlaskClient) -> None:

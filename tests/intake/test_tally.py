@@ -48,7 +48,9 @@ def test_no_published_cell_is_between_1_and_k_minus_1_and_none_is_derivable(rt: 
     published = [c.value for c in cells if c.value is not None]
     assert published and all(v == 0 or v >= 10 for v in published)
     assert any(c.value is None for c in cells)  # 90 cases over 4 x 5 cells: some must be hidden
-    # Rebuild the keys and check with the exact solver that nothing hidden can be recomputed.
+    # Rebuild the keys and check with the exact solver that nothing hidden can be recomputed (each
+    # family is its own cube: the complaint counts here).
+    cells = [c for c in cells if c.family == "casos"]
     counts = {frozenset(c.key.items()): c.value or 0 for c in cells}
     hidden = {frozenset(c.key.items()) for c in cells if c.value is None}
     assert relations_for(counts)
