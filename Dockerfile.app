@@ -8,6 +8,10 @@ WORKDIR /app
 COPY requirements/app.txt requirements/app.txt
 RUN pip install --no-cache-dir -r requirements/app.txt && pip check \
     && python -c "import kombu.transport.redis, gunicorn.workers.gthread"
+# The monthly report's charts: matplotlib keeps its font cache here, built once at build time, not
+# in a home directory the app user does not have (intake/report_pdf.py).
+ENV MPLCONFIGDIR=/app/var/matplotlib
+RUN mkdir -p /app/var/matplotlib && python -c "import matplotlib.pyplot" && chmod -R a+rX /app/var/matplotlib
 COPY intake intake
 COPY worker worker
 # The complaint-category classifier, trained at build time (a second) so no container trains its own.

@@ -29,8 +29,9 @@ from intake.db import engine_for, session_factory
 from intake.geography import municipalities
 from intake.migrations_runner import upgrade
 from intake.models import AssistantAnswer, Case, Contact, InboundMessage
+from intake.months import month_of
 from intake.references import ALPHABET
-from intake.tally import month_of, take_snapshot
+from intake.tally import take_snapshot
 from stack.complaint_eval import MENUS
 from stack.processes import free_port, system_processes
 

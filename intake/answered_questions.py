@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.models import AssistantAnswer, Household, InboundMessage
-from intake.tally import month_of
+from intake.months import month_of
 
 TOPICS = ("next", "point", "reason")
 

@@ -107,6 +107,31 @@ def tally_snapshot(k: int) -> None:
     click.echo(f"published snapshot {snapshot_id}")
 
 
+@tally.command(
+    "report",
+    help="Write a month's report (YYYY-MM) as PDF: the published one if the committee signed it, else a draft.",
+)
+@click.argument("month")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), required=True, help="PDF file to write")
+def tally_report(month: str, out: str) -> None:
+    from pathlib import Path
+
+    from intake.models import MonthlyReport
+    from intake.monthly_report import NoSuchMonth, draft
+
+    with runtime().sessions() as session:
+        stored = session.get(MonthlyReport, month)
+        if stored is not None:
+            pdf, what = stored.pdf, f"published report of {month} (sha256 {stored.sha256})"
+        else:
+            try:
+                pdf, what = draft(session, month), f"draft of {month} (not signed, not published)"
+            except NoSuchMonth as error:
+                raise click.ClickException(str(error)) from None
+    Path(out).write_bytes(pdf)
+    click.echo(f"wrote the {what} to {out}")
+
+
 @click.group(help="Database schema.")
 def db() -> None:
     pass

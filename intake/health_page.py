@@ -124,7 +124,8 @@ class Line:
 
     def segments(self) -> list[str]:
         """SVG polyline point lists, broken where a month is not published."""
-        out, run = [], []
+        out: list[str] = []
+        run: list[str] = []
         for p in self.points:
             if p.y is None:
                 if len(run) > 1:
@@ -228,8 +229,11 @@ def section(session: Session, snapshot: TallySnapshot) -> dict[str, Any]:
         "months": months,
         "last_month": last,
         "last_month_name": month_name(last) if last else "",
+        # A value, None (not published: fewer than k cases, or a reserved count) or "sin datos"
+        # (nothing to measure that month, such as no household paid).
         "headline": [
-            (label, _by_month(rows, name).get(last) if last else None, unit) for name, label, unit in HEADLINE
+            (label, _by_month(rows, name).get(last, "sin datos") if last else None, unit)
+            for name, label, unit in HEADLINE
         ],
         "trends": trends,
         "by_department": latest_of("casos_por_mil_hogares", "department,month", "department"),

@@ -4,6 +4,7 @@ draws its charts. Nothing here reads the database."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -12,12 +13,14 @@ import matplotlib
 matplotlib.use("Agg")  # no screen: a worker renders to memory
 
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import cm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
     Image,
@@ -58,11 +61,11 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
-def _chart(draw: object, width_cm: float = 16, height_cm: float = 5.5) -> Image:
+def _chart(draw: Callable[[Axes], None], width_cm: float = 16, height_cm: float = 5.5) -> Image:
     """A matplotlib figure as a PNG flowable (fixed metadata: the same data makes the same file)."""
     figure, axes = plt.subplots(figsize=(width_cm / 2.54, height_cm / 2.54), dpi=160)
     try:
-        draw(axes)  # type: ignore[operator]
+        draw(axes)
         for side in ("top", "right"):
             axes.spines[side].set_visible(False)
         figure.tight_layout()
@@ -83,7 +86,7 @@ def _bars(data: ReportData, label: str) -> Image:
     values = _numeric(figure.values)
     labels = [month_short(m) for m in data.months]
 
-    def draw(axes: plt.Axes) -> None:
+    def draw(axes: Axes) -> None:
         heights = [v or 0 for v in values]
         bars = axes.bar(labels, heights, color=[ORANGE if m == data.month else BLUE for m in data.months])
         top = max(heights, default=0) or 1
@@ -101,7 +104,7 @@ def _lines(data: ReportData, title: str, labels: dict[str, str], unit: str) -> I
     chosen = [(f, labels[f.label]) for f in data.figures if f.label in labels]
     ticks = [month_short(m) for m in data.months]
 
-    def draw(axes: plt.Axes) -> None:
+    def draw(axes: Axes) -> None:
         for (figure, name), colour in zip(chosen, (BLUE, ORANGE), strict=False):
             values = _numeric(figure.values)
             axes.plot(ticks, [float("nan") if v is None else v for v in values], marker="o", color=colour, label=name)
@@ -223,9 +226,9 @@ def render(data: ReportData) -> bytes:
     return buffer.getvalue()
 
 
-def _footer(canvas: object, document: SimpleDocTemplate) -> None:
-    canvas.saveState()  # type: ignore[attr-defined]
-    canvas.setFont("DejaVu", 7)  # type: ignore[attr-defined]
-    canvas.setFillColor(colors.HexColor(GREY))  # type: ignore[attr-defined]
-    canvas.drawString(1.8 * cm, 1 * cm, f"{document.title} · página {document.page}")  # type: ignore[attr-defined]
-    canvas.restoreState()  # type: ignore[attr-defined]
+def _footer(canvas: Canvas, document: SimpleDocTemplate) -> None:
+    canvas.saveState()
+    canvas.setFont("DejaVu", 7)
+    canvas.setFillColor(colors.HexColor(GREY))
+    canvas.drawString(1.8 * cm, 1 * cm, f"{document.title} · página {document.page}")
+    canvas.restoreState()

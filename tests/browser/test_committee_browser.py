@@ -12,7 +12,8 @@ from playwright.sync_api import Page
 from intake.accounts import create_account
 from intake.cases import change_state
 from intake.models import Case, Staff, StaffAccount
-from intake.tally import month_of, take_snapshot
+from intake.months import month_of
+from intake.tally import take_snapshot
 from tests.browser.chromium import SHOTS
 from tests.browser.web_app import WebApp
 from tests.intake.case_helpers import add_staff, file

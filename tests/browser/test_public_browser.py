@@ -10,7 +10,8 @@ from playwright.sync_api import Page
 
 from intake.committee import sign_off
 from intake.models import AssistantAnswer, Staff
-from intake.tally import month_of, take_snapshot
+from intake.months import month_of
+from intake.tally import take_snapshot
 from tests.browser.chromium import SHOTS
 from tests.browser.web_app import WebApp
 from tests.intake.case_helpers import add_staff, file
@@ -53,13 +54,13 @@ def test_the_public_page_shows_charts_and_hides_small_counts(web_app: WebApp, pa
     assert page.get_by_role("heading", name="Cifras públicas").is_visible()
     assert page.locator("svg").count() >= 3
     assert page.get_by_role("img", name="Casos por categoría").is_visible()
-    texts = page.locator("svg text").evaluate_all("nodes => nodes.map(n => n.textContent)")
+    texts = page.locator("main > section.chart svg text").evaluate_all("nodes => nodes.map(n => n.textContent)")
     numbers = [int(t) for t in texts if t.strip().isdigit()]
     assert numbers and all(n == 0 or n >= 10 for n in numbers)
     assert "reservado" in texts
     review = page.get_by_role("heading", name="Revisión del comité ciudadano")
     assert review.is_visible() and page.get_by_text(observations).is_visible()
-    answered = page.locator(".numbers div", has_text="consultas de pago respondidas").inner_text()
+    answered = page.locator("main > section.numbers div", has_text="consultas de pago respondidas").inner_text()
     assert answered.split()[0] == "150"
     assert page.get_by_role("img", name="Consultas de pago respondidas por mes").is_visible()
     SHOTS.mkdir(parents=True, exist_ok=True)

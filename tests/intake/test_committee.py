@@ -15,9 +15,10 @@ from intake.answered_questions import record_answer
 from intake.cases import change_state
 from intake.demo_registry import write_demo
 from intake.models import AssistantAnswer, Case, CaseEvent, CommitteeSignoff, Contact, Household
+from intake.months import month_of
 from intake.registry import import_files
 from intake.runtime import Runtime
-from intake.tally import month_of, take_snapshot
+from intake.tally import take_snapshot
 from tests.intake.case_helpers import file, receive
 from tests.intake.staff_logins import csrf, login, make_account
 

@@ -156,3 +156,14 @@ def test_a_signature_through_the_page_sends_the_report_task(app: Flask, rt: Runt
     assert response.status_code == 302
     queued = broker.lrange("celery", 0, -1)
     assert any(b'"reports.publish"' in m and month(1).encode() in m for m in queued)
+
+
+def test_the_cli_writes_a_draft_and_names_a_month_it_does_not_have(app: Flask, rt: Runtime, tmp_path) -> None:
+    _history(rt)
+    runner = app.test_cli_runner()
+    out = tmp_path / "informe.pdf"
+    result = runner.invoke(args=["tally", "report", month(1), "--out", str(out)])
+    assert result.exit_code == 0 and "draft of" in result.output
+    assert "BORRADOR" in " ".join(_text(out.read_bytes()))
+    result = runner.invoke(args=["tally", "report", "2026-13", "--out", str(tmp_path / "x.pdf")])
+    assert result.exit_code != 0 and "2026-13" in result.output and not (tmp_path / "x.pdf").exists()
