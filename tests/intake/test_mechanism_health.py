@@ -257,11 +257,13 @@ def test_the_public_sees_finished_months_flags_without_numbers_staff_see_them_at
     public = client.get("/transparencia/datos/alertas.json").get_json()["filas"]
     assert {(r["regla"], r["sujeto"], r["mes"]) for r in public} >= {("silencio_historia", "Yoro", month(1))}
     assert all(r["mes"] < month(0) for r in public)  # November is still running
-    assert all(set(r) == {"mes", "tipo", "regla", "sujeto", "nombre", "explicacion"} for r in public)
+    columns = ["mes", "tipo", "regla", "sujeto", "nombre", "nombre_regla", "explicacion"]
+    assert all(set(r) == set(columns) for r in public)  # no observed or expected counts
     csv_text = client.get("/transparencia/datos/alertas.csv").get_data(as_text=True)
-    assert csv_text.splitlines()[0] == "mes,tipo,regla,sujeto,nombre,explicacion"
+    assert csv_text.splitlines()[0] == ",".join(columns)
     page = client.get("/transparencia/").get_data(as_text=True)
     assert "Salud del mecanismo" in page and "Silencio · Yoro · " + month(1) in page
+    assert "regla: silencio frente a su propia historia" in page
     alerts = page.split("<h3>Alertas</h3>")[1].split("<h3>Informes mensuales</h3>")[0]
     assert "Yoro" in alerts and "Cobro" not in alerts  # the bribery jump is November's: still running
 
