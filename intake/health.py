@@ -197,6 +197,18 @@ def satisfaction_cells(cases: list[CaseFacts], k: int) -> list[Cell]:
     return _cells(SATISFACTION, counts, suppress(counts, k))
 
 
+def averages_withheld(cells: list[Cell]) -> set[str]:
+    """The slices ("" for the country, else a month) whose satisfaction average must not be
+    published: where any cell of their distribution is reserved. An average is one more equation
+    over the distribution (the sum of score x count), and with the total it can solve two reserved
+    cells; where nothing is reserved the average tells nothing new."""
+    withheld = set()
+    for family, dims, key, value in cells:
+        if family == SATISFACTION and value is None and "rating" in dims.split(","):
+            withheld.add(key.get("month", ""))
+    return withheld
+
+
 def _cells(family: str, counts: Mapping[Key, int], hidden: set[Key]) -> list[Cell]:
     return [
         (family, ",".join(sorted(d for d, _ in key)), dict(sorted(key)), None if key in hidden else value)
@@ -257,21 +269,20 @@ def load_registry(db: Session | Connection) -> Registry:
 def registry_cells(registry: Registry, months: list[str], current: str, k: int) -> list[Cell]:
     """Active and paid households by department and month, and for the country: the denominators
     of the rates, so a reader can recompute them. They count households of the programme, not
-    complainants; a count from 1 to k-1 is still reserved, as everywhere on the page."""
+    complainants; still, a count from 1 to k-1 is reserved with the same control as every count
+    on the page (a lone reserved department would otherwise be its month's total minus the rest)."""
     out: list[Cell] = []
     for family, by_month in (
         (HOUSEHOLDS, {m: registry.active(m, current) for m in months}),
         (PAID, {m: {d: n for (d, c), n in registry.paid.items() if c == m} for m in months}),
     ):
-        for month, counts in by_month.items():
-            for department, n in sorted(counts.items()):
-                out.append((family, "department,month", {"department": department, "month": month}, _small(n, k)))
-            out.append((family, "month", {"month": month}, _small(sum(counts.values()), k)))
+        counts: dict[Key, int] = {}
+        for month, by_department in by_month.items():
+            for department, n in by_department.items():
+                counts[frozenset({("department", department), ("month", month)})] = n
+            counts[frozenset({("month", month)})] = sum(by_department.values())
+        out.extend(_cells(family, counts, suppress(counts, k)))
     return out
-
-
-def _small(n: int, k: int) -> int | None:
-    return None if 0 < n < k else n
 
 
 def _rate(count: int | None, base: int | None, per: int) -> float | None:
@@ -345,7 +356,12 @@ def compute(db: Session | Connection, cases: list[CaseFacts], published: list[Ce
     current = month_of(now)
     months = sorted({key["month"] for _, dims, key, _ in published if dims == "month"})
     cells = satisfaction_cells(cases, k) + registry_cells(registry, months, current, k)
-    indicators = case_indicators(cases, now, k) + request_indicators(db, now, k) + rate_indicators(published + cells)
+    withheld = averages_withheld(cells)
+    indicators = [
+        (name, dims, key, None if name == "satisfaccion_promedio" and key.get("month", "") in withheld else value)
+        for name, dims, key, value in case_indicators(cases, now, k)
+    ]
+    indicators += request_indicators(db, now, k) + rate_indicators(published + cells)
     found = series(cases, registry, now)
     return Health(cells, indicators, find(found) if found else [], registry.active_now)
 

@@ -3,6 +3,7 @@ charts (server-rendered SVG geometry), and the open-data rows of both."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +63,27 @@ INDICATOR_NAMES = {
 SUBJECT_KINDS = {"silencio": "department", "salto": "category", "plazos": "team"}
 
 
+# A snapshot never changes, so each process keeps the newest one's indicators and public flags, as
+# tally.py keeps its cells: the page then reads them once per snapshot, not once per request.
+_memo: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
+
+
+def _remembered(
+    session: Session, snapshot_id: int, what: str, load: Callable[[], list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    key = (str(session.get_bind().engine.url), snapshot_id, what)
+    if key not in _memo:
+        if len(_memo) > 16:  # only the newest snapshot of each database is read
+            _memo.clear()
+        _memo[key] = load()
+    return _memo[key]
+
+
 def indicator_rows(session: Session, snapshot_id: int) -> list[dict[str, Any]]:
+    return _remembered(session, snapshot_id, "indicators", lambda: _indicator_rows(session, snapshot_id))
+
+
+def _indicator_rows(session: Session, snapshot_id: int) -> list[dict[str, Any]]:
     rows = session.execute(
         select(TallyIndicator.name, TallyIndicator.dims, TallyIndicator.key, TallyIndicator.value)
         .where(TallyIndicator.snapshot_id == snapshot_id)
@@ -84,6 +105,12 @@ def _names(session: Session) -> dict[str, str]:
 def flags(session: Session, snapshot_id: int, *, public: bool) -> list[dict[str, Any]]:
     """A snapshot's flags, newest month first. The public reads only months that were over when
     the snapshot was taken, and never the observed or expected numbers (they may be below k)."""
+    if public:
+        return _remembered(session, snapshot_id, "public flags", lambda: _flags(session, snapshot_id, public=True))
+    return _flags(session, snapshot_id, public=False)
+
+
+def _flags(session: Session, snapshot_id: int, *, public: bool) -> list[dict[str, Any]]:
     query = select(TallyFlag).where(TallyFlag.snapshot_id == snapshot_id)
     if public:
         query = query.where(TallyFlag.month_over.is_(True))

@@ -135,7 +135,10 @@ def compute(db: Session | Connection, now: datetime, k: int = DEFAULT_K) -> Figu
             for key, value in counts.items()
         )
     health_figures = health.compute(db, cases, cells, now, k)
-    return Figures(cells + health_figures.cells, _metrics(cases, k), health_figures)
+    metrics = _metrics(cases, k)
+    if "" in health.averages_withheld(health_figures.cells):
+        metrics["satisfaccion_promedio"] = None  # it would solve reserved cells of the distribution
+    return Figures(cells + health_figures.cells, metrics, health_figures)
 
 
 @contextmanager

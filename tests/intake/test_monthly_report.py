@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from intake.committee import sign_off
 from intake.models import MonthlyReport, Staff, TallyCell, TallySnapshot
-from intake.monthly_report import build, draft
+from intake.monthly_report import build, draft, publish
 from intake.number_format import number
 from intake.report_pdf import render
 from intake.runtime import Runtime
@@ -167,3 +167,17 @@ def test_the_cli_writes_a_draft_and_names_a_month_it_does_not_have(app: Flask, r
     assert "BORRADOR" in " ".join(_text(out.read_bytes()))
     result = runner.invoke(args=["tally", "report", "2026-13", "--out", str(tmp_path / "x.pdf")])
     assert result.exit_code != 0 and "2026-13" in result.output and not (tmp_path / "x.pdf").exists()
+
+
+def test_observations_print_as_written_whatever_they_hold(rt: Runtime) -> None:
+    _history(rt)
+    member, _ = make_account(rt, "comite", "committee")
+    hostile = "<b>negrita</b> & <font size=80>grande</font> ² ñ 😀\nsegunda línea " + "palabra " * 240
+    with rt.sessions() as session, session.begin():
+        sign_off(session, session.get_one(Staff, member), month(1), hostile[:2000], NOW)
+        assert publish(session, month(1), NOW) is not None
+    with rt.sessions() as session:
+        text = " ".join(_text(session.get_one(MonthlyReport, month(1)).pdf))
+    # Markup is printed, not obeyed (ReportLab's paragraphs read tags); letters beyond Latin-1 print.
+    assert "<b>negrita</b> & <font size=80>grande</font> ² ñ" in text
+    assert "segunda línea" in text and text.count("palabra") >= 200
