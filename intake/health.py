@@ -9,7 +9,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
@@ -364,15 +363,3 @@ def compute(db: Session | Connection, cases: list[CaseFacts], published: list[Ce
     indicators += request_indicators(db, now, k) + rate_indicators(published + cells)
     found = series(cases, registry, now)
     return Health(cells, indicators, find(found) if found else [], registry.active_now)
-
-
-def flag_row(flag: Flag, current: str) -> dict[str, Any]:
-    return {
-        "kind": flag.kind,
-        "rule": flag.rule,
-        "subject": flag.subject,
-        "month": flag.month,
-        "month_over": flag.month < current,
-        "observed": flag.observed,
-        "expected": flag.expected,
-    }

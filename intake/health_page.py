@@ -14,7 +14,7 @@ from intake.health import SATISFACTION
 from intake.health_rules import KIND_NAMES, RULE_NAMES, RULES
 from intake.models import CaseCategory, MonthlyReport, TallyFlag, TallyIndicator, TallySnapshot, Team, as_utc
 from intake.months import month_name, month_of
-from intake.tally import table
+from intake.tally import settle, table
 
 TREND_MONTHS = 12  # finished months a trend chart shows
 RECENT_FLAG_MONTHS = 3  # months whose flags the page lists in full; older ones fold away
@@ -76,6 +76,7 @@ def _remembered(
         if len(_memo) > 16:  # only the newest snapshot of each database is read
             _memo.clear()
         _memo[key] = load()
+        settle()
     return _memo[key]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from intake.deadlines import HONDURAS
+from intake.form_answers import MONTH_NAMES
 from intake.models import as_utc
 
 
@@ -40,22 +41,6 @@ def elapsed_share(moment: datetime) -> float:
     year, number = (int(p) for p in next_month(local.strftime("%Y-%m")).split("-"))
     end = start.replace(year=year, month=number)
     return (local - start) / (end - start)
-
-
-MONTH_NAMES = [
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-]
 
 
 def month_name(month: str) -> str:
