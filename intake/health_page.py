@@ -231,12 +231,12 @@ def reports(session: Session) -> list[dict[str, Any]]:
     ]
 
 
-def section(session: Session, snapshot: TallySnapshot) -> dict[str, Any]:
-    """Everything the page's "Salud del mecanismo" section shows, from the snapshot alone."""
+def section(session: Session, snapshot: TallySnapshot, names: dict[str, str]) -> dict[str, Any]:
+    """Everything the page's "Salud del mecanismo" section shows, from the snapshot alone
+    (`names`: the categories' names, which the page has read already)."""
     rows = indicator_rows(session, snapshot.id)
     months = finished_months(rows, month_of(snapshot.taken_at))[-TREND_MONTHS:]
     last = months[-1] if months else None
-    names = dict(session.execute(select(CaseCategory.code, CaseCategory.name)).all())
     trends = [
         trend(title, unit, {label: _by_month(rows, name) for name, label in lines}, months)
         for title, lines, unit in TRENDS

@@ -187,5 +187,5 @@ def page(session: Session, snapshot: TallySnapshot, asked: dict[str, str]) -> di
         "reviews": reviews,
         "reviewed": {r["mes"]: r for r in reviews},
         # The mechanism's health is national and monthly: it is shown without filters.
-        "health": None if filters else health_page.section(session, snapshot),
+        "health": None if filters else health_page.section(session, snapshot, names),
     }
