@@ -64,6 +64,18 @@ def _call_blocking(method: str, path: str, payload: dict[str, Any] | None, timeo
         raise IntakeUnavailable(type(error).__name__) from None
 
 
+def reach_intake() -> dict[str, str]:
+    """Whether this server reaches intake's internal API with its token (the readiness chain):
+    {"intake": "ok"}, or {"intake": <what went wrong>, "internal_api_url": <where it looked>}.
+    Blocking; the action server's /health/intake runs it in a thread."""
+    base = os.environ.get("INTERNAL_API_URL", "http://127.0.0.1:8001").rstrip("/")
+    try:
+        _call_blocking("GET", "/ping", None, READ_TIMEOUT_S)
+    except IntakeUnavailable as error:
+        return {"intake": str(error), "internal_api_url": base}
+    return {"intake": "ok"}
+
+
 async def identity(sender: str) -> dict[str, Any]:
     return cast("dict[str, Any]", (await _call("GET", f"/contacts/{sender}/identity"))[1])
 

@@ -181,6 +181,18 @@ class Assistant:
         _check_status(response.status_code, "rasa tracker")
         return bool((response.json().get("active_loop") or {}).get("name"))
 
+    def intake_link(self) -> tuple[str, str] | None:
+        """None when the action server reaches intake's internal API with its token; else what it
+        said went wrong and where it looked (INTERNAL_API_URL as it has it)."""
+        try:
+            response = _http().get(f"{self.action_server_url}/health/intake", timeout=15)
+            answer = response.json()
+        except (requests.RequestException, ValueError) as error:
+            return f"no answer from /health/intake ({type(error).__name__})", "?"
+        if response.status_code == 200 and answer.get("intake") == "ok":
+            return None
+        return str(answer.get("intake", f"HTTP {response.status_code}")), str(answer.get("internal_api_url", "?"))
+
     def healthy(self) -> dict[str, bool]:
         status = {}
         for name, url in (("rasa", f"{self.rasa_url}/"), ("actions", f"{self.action_server_url}/health")):

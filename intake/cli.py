@@ -100,11 +100,19 @@ def tally() -> None:
 @tally.command("snapshot", help="Publish a snapshot of the figures now (beat does it daily).")
 @click.option("--k", type=click.IntRange(2, 100), default=10, show_default=True, help="smallest count published")
 def tally_snapshot(k: int) -> None:
+    import time
+
     from intake.tally import take_snapshot
 
+    started = time.monotonic()
+
+    def say(message: str) -> None:
+        # A million cases take most of a minute: each phase says what it is doing, and since when.
+        click.echo(f"[{time.monotonic() - started:5.1f} s] {message}", err=True)
+
     with runtime().sessions() as session, session.begin():
-        snapshot_id = take_snapshot(session, runtime().now(), k)
-    click.echo(f"published snapshot {snapshot_id}")
+        snapshot_id = take_snapshot(session, runtime().now(), k, say)
+    click.echo(f"published snapshot {snapshot_id} in {time.monotonic() - started:.1f} s")
 
 
 @tally.command(
@@ -153,7 +161,8 @@ def registry() -> None:
 @click.argument("payments", type=click.Path(path_type=Path))
 def registry_import(beneficiaries: Path, payments: Path) -> None:
     try:
-        result = import_files(runtime().engine, beneficiaries, payments)
+        # Progress on stderr (a bar on a terminal, a line every few seconds in a log); the result on stdout.
+        result = import_files(runtime().engine, beneficiaries, payments, progress=sys.stderr)
     except RegistryError as exc:
         click.echo(f"error: {exc}", err=True)
         click.echo("nothing was changed", err=True)
@@ -179,7 +188,10 @@ def registry_demo(households: int, seed: int, out: Path, start: str | None, toda
         today_date = date.fromisoformat(today) if today else None
     except ValueError:
         raise click.BadParameter("--start is YYYY-MM and --today is YYYY-MM-DD") from None
-    bpath, ppath = write_demo(out, households, seed, start_date, today_date)
+    from intake.progress import Progress
+
+    meter = Progress("writing demo households", households, unit="households", stream=sys.stderr)
+    bpath, ppath = write_demo(out, households, seed, start_date, today_date, meter=meter)
     click.echo(f"wrote {bpath} and {ppath}")
 
 

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from intake.geography import Municipality, municipalities
+from intake.progress import Progress
 from intake.registry import BENEFICIARY_COLUMNS, PAYMENT_COLUMNS
 
 GIVEN_NAMES = (
@@ -145,6 +146,7 @@ def write_demo(
     start: date | None = None,
     today: date | None = None,
     cycles: int = 12,
+    meter: Progress | None = None,
 ) -> tuple[Path, Path]:
     """Write beneficiaries.csv and payments.csv into `directory`; same inputs, same bytes.
 
@@ -210,4 +212,8 @@ def write_demo(
                         reason,
                     ]
                 )
+            if meter is not None:
+                meter.advance()
+    if meter is not None:
+        meter.finish()
     return beneficiaries_path, payments_path

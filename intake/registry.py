@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from sqlalchemy import Connection, Engine, func, select, text
 
 from intake.db import insert_on_conflict
 from intake.identifiers import normalize_dni, normalize_phone
 from intake.models import Household, Payment
+from intake.progress import Progress
 
 BENEFICIARY_COLUMNS = ["household_id", "dni", "full_name", "phone", "department", "municipality", "status"]
 PAYMENT_COLUMNS = [
@@ -46,7 +47,7 @@ def _fail(path: Path, line: int, column: str, problem: str) -> RegistryError:
     return RegistryError(f"{path}: line {line}, column {column}: {problem}")
 
 
-def _rows(path: Path, columns: list[str]) -> Generator[tuple[int, dict[str, str]]]:
+def _rows(path: Path, columns: list[str], meter: Progress | None = None) -> Generator[tuple[int, dict[str, str]]]:
     """Yield (line number, row) after checking the header names exactly `columns`."""
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
@@ -80,19 +81,23 @@ def _rows(path: Path, columns: list[str]) -> Generator[tuple[int, dict[str, str]
                 if len(row) != len(columns):
                     raise RegistryError(f"{path}: line {line}: expected {len(columns)} columns, found {len(row)}")
                 yield line, {name: value.strip() for name, value in zip(columns, row, strict=True)}
+                if meter is not None:
+                    meter.advance()
         except UnicodeDecodeError:
             raise RegistryError(f"{path}: line {reader.line_num + 1}: not UTF-8 text") from None
         except csv.Error as exc:
             raise RegistryError(f"{path}: line {reader.line_num}: {exc}") from None
+    if meter is not None:
+        meter.finish()
 
 
-def parse_beneficiaries(path: Path) -> list[dict[str, Any]]:
+def parse_beneficiaries(path: Path, meter: Progress | None = None) -> list[dict[str, Any]]:
     """Every household of the file, validated; raises RegistryError at the first bad value."""
     seen: dict[str, int] = {}
     now = datetime.now(timezone.utc)
     out: list[dict[str, Any]] = []
     # closing(): the first bad value raises inside the loop, and the file must close then, not when collected.
-    with closing(_rows(path, BENEFICIARY_COLUMNS)) as rows:
+    with closing(_rows(path, BENEFICIARY_COLUMNS, meter)) as rows:
         for line, row in rows:
             household_id = row["household_id"]
             if not household_id or len(household_id) > 32:
@@ -135,12 +140,12 @@ def _parse_cycle(value: str) -> bool:
     return len(value) == 7
 
 
-def parse_payments(path: Path, known_households: set[str]) -> list[dict[str, Any]]:
+def parse_payments(path: Path, known_households: set[str], meter: Progress | None = None) -> list[dict[str, Any]]:
     """Every payment of the file, validated against the households that will exist."""
     seen: dict[tuple[str, str], int] = {}
     out: list[dict[str, Any]] = []
     # closing(): the first bad value raises inside the loop, and the file must close then, not when collected.
-    with closing(_rows(path, PAYMENT_COLUMNS)) as rows:
+    with closing(_rows(path, PAYMENT_COLUMNS, meter)) as rows:
         for line, row in rows:
             household_id = row["household_id"]
             if household_id not in known_households:
@@ -181,7 +186,9 @@ def parse_payments(path: Path, known_households: set[str]) -> list[dict[str, Any
     return out
 
 
-def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
+def _upsert(
+    conn: Connection, table: Any, rows: list[dict[str, Any]], keys: list[str], meter: Progress | None = None
+) -> None:
     dialect = conn.dialect.name
     if dialect not in ("postgresql", "sqlite"):
         raise RegistryError(f"registry import does not support the {dialect} database")
@@ -190,22 +197,46 @@ def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: list
         stmt = insert_on_conflict(dialect, table)
         updates = {c: stmt.excluded[c] for c in chunk[0] if c not in keys}
         conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=updates), chunk)
+        if meter is not None:
+            meter.advance(len(chunk))
+    if meter is not None:
+        meter.finish()
 
 
-def import_files(engine: Engine, beneficiaries: Path, payments: Path) -> ImportResult:
-    """Validate both files completely, then upsert them in one transaction."""
-    households = parse_beneficiaries(beneficiaries)
+def data_lines(path: Path) -> int:
+    """Lines after the header: the rows a progress bar expects (a quoted line break may make it
+    one more than the rows; the bar ends where the file does either way)."""
+    try:
+        with path.open("rb") as handle:
+            return max(sum(1 for _ in handle) - 1, 0)
+    except OSError:
+        return 0  # _rows says why, with the file's name
+
+
+def import_files(engine: Engine, beneficiaries: Path, payments: Path, progress: TextIO | None = None) -> ImportResult:
+    """Validate both files completely, then upsert them in one transaction. With `progress` (a
+    stream), each step shows how far it got: a bar on a terminal, periodic lines otherwise."""
+
+    def meter(what: str, total: int) -> Progress | None:
+        return Progress(what, total, stream=progress) if progress is not None else None
+
+    households = parse_beneficiaries(beneficiaries, meter(f"checking {beneficiaries.name}", data_lines(beneficiaries)))
     with engine.connect() as conn:
         existing = set(conn.execute(select(Household.household_id)).scalars())
     known = existing | {h["household_id"] for h in households}
-    payment_rows = parse_payments(payments, known)
+    payment_rows = parse_payments(payments, known, meter(f"checking {payments.name}", data_lines(payments)))
     with engine.begin() as conn:
         if conn.dialect.name == "sqlite":
             conn.execute(text("PRAGMA defer_foreign_keys=ON"))
         if households:
-            _upsert(conn, Household.__table__, households, ["household_id"])
+            _upsert(
+                conn, Household.__table__, households, ["household_id"], meter("writing households", len(households))
+            )
         if payment_rows:
-            _upsert(conn, Payment.__table__, payment_rows, ["household_id", "cycle"])
+            keys = ["household_id", "cycle"]
+            _upsert(conn, Payment.__table__, payment_rows, keys, meter("writing payments", len(payment_rows)))
+        if progress is not None:
+            progress.write("committing (nothing is saved until every row is)\n")
     return ImportResult(households=len(households), payments=len(payment_rows))
 
 

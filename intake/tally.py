@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gc
 import statistics
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +30,7 @@ from intake.models import (
     as_utc,
 )
 from intake.months import month_of
+from intake.progress import phase
 
 # Every table the public page and the open data may show; their margins come along.
 TABLES: list[tuple[str, ...]] = [
@@ -67,6 +68,7 @@ FAMILY_TABLES: dict[str, list[tuple[str, ...]]] = {
     health.PAID: health.REGISTRY_TABLES,
 }
 DEFAULT_K = 10
+Say = Callable[[str], None] | None  # hears each phase of a snapshot (the CLI prints them)
 
 
 def _records(cases: list[CaseFacts]) -> Iterator[dict[str, str]]:
@@ -120,21 +122,25 @@ class Figures:
     health: Health
 
 
-def compute(db: Session | Connection, now: datetime, k: int = DEFAULT_K) -> Figures:
+def compute(db: Session | Connection, now: datetime, k: int = DEFAULT_K, say: Say = None) -> Figures:
     """Aggregate all cases and answers and suppress small and complementary cells, then the
-    mechanism's health indicators and flags; reads only."""
+    mechanism's health indicators and flags; reads only. `say` hears each phase as it starts."""
     cells: list[Cell] = []
+    phase(say, "reading the cases")
     cases = load_cases(db)
+    phase(say, f"read {len(cases):,} cases; grouping the payment questions")
     answers, weights = _answer_groups(db)
     for family, counts in (
         (CASES, cube(_records(cases), TABLES)),
         (ANSWERS, cube(answers, ANSWER_TABLES, weights)),
     ):
+        phase(say, f"protecting the {family} tables ({len(counts):,} cells: small ones and their complements)")
         hidden = suppress(counts, k)
         cells.extend(
             (family, ",".join(sorted(d for d, _ in key)), dict(sorted(key)), None if key in hidden else value)
             for key, value in counts.items()
         )
+    phase(say, "the mechanism's health: indicators, registry denominators, flags")
     health_figures = health.compute(db, cases, cells, now, k)
     metrics = _metrics(cases, k)
     if "" in health.averages_withheld(health_figures.cells):
@@ -159,7 +165,7 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
             conn.rollback()
 
 
-def take_snapshot(session: Session, now: datetime, k: int = DEFAULT_K) -> int:
+def take_snapshot(session: Session, now: datetime, k: int = DEFAULT_K, say: Say = None) -> int:
     """Aggregate all cases and answers, suppress small and complementary cells, store; return the id.
 
     The figures are read first, on a connection of their own: on SQLite the session's transaction
@@ -167,7 +173,12 @@ def take_snapshot(session: Session, now: datetime, k: int = DEFAULT_K) -> int:
     million cases (docs/performance.md), longer than Twilio waits for a webhook that must write.
     Only the writing of the computed cells happens in the caller's (short) transaction."""
     with read_transaction(session.get_bind().engine) as conn:
-        figures = compute(conn, now, k)
+        figures = compute(conn, now, k, say)
+    phase(
+        say,
+        f"storing {len(figures.cells):,} cells, {len(figures.health.indicators):,} indicators and "
+        f"{len(figures.health.flags):,} flags",
+    )
     snapshot = TallySnapshot(taken_at=now, k=k)
     session.add(snapshot)
     session.flush()

@@ -10,6 +10,7 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
+from intake.health_links import explain_intake_link
 from intake.runtime import Runtime, runtime
 
 bp = Blueprint("health", __name__)
@@ -39,10 +40,15 @@ def healthz() -> ResponseReturnValue:
 
 
 def readyz() -> ResponseReturnValue:
-    """Readiness, on the internal listener only (create_internal_app): each dependency's state."""
+    """Readiness, on the internal listener only (create_internal_app): each dependency's state,
+    and for a broken link of a beneficiary's path, what is wrong and which setting fixes it."""
     checks = ready_checks(runtime())
     ok = all(checks.values())
-    return jsonify(status="ok" if ok else "degraded", checks=checks), 200 if ok else 503
+    body: dict[str, object] = {"status": "ok" if ok else "degraded", "checks": checks}
+    problems = {name: text for name, text in _problems.items() if not checks.get(name, True)}
+    if problems:
+        body["problems"] = problems
+    return jsonify(body), 200 if ok else 503
 
 
 def ready_checks(rt: Runtime) -> dict[str, bool]:
@@ -58,6 +64,17 @@ def ready_checks(rt: Runtime) -> dict[str, bool]:
             _ready_cache.clear()
         _ready_cache[where] = (_now(), checks)
         return checks
+
+
+# The newest explanation of each failing link (the checks say which fail; this says why).
+_problems: dict[str, str] = {}
+
+
+def _own_listener(rt: Runtime) -> str:
+    """Where this internal listener is, as a process on this machine reaches it."""
+    s = rt.settings
+    host = "127.0.0.1" if s.internal_bind in ("0.0.0.0", "::") else s.internal_bind
+    return f"http://[{host}]:{s.internal_port}" if ":" in host else f"http://{host}:{s.internal_port}"
 
 
 def _dependency_checks(rt: Runtime) -> dict[str, bool]:
@@ -78,4 +95,12 @@ def _dependency_checks(rt: Runtime) -> dict[str, bool]:
         except redis.RedisError:
             checks[name] = False
     checks.update(rt.assistant.healthy())
+    if checks.get("actions"):
+        # A beneficiary's payment question goes Rasa -> actions -> intake's internal API: every
+        # process can answer its own port while that last link is broken (a wrong INTERNAL_API_URL
+        # or token), and then every question is answered "ahora no podemos consultar sus datos".
+        broken = rt.assistant.intake_link()
+        checks["actions_to_intake"] = broken is None
+        if broken is not None:
+            _problems["actions_to_intake"] = explain_intake_link(*broken, _own_listener(rt))
     return checks

@@ -54,6 +54,12 @@ def _guard() -> None:
         abort(401)
 
 
+@bp.get("/ping")
+def ping() -> ResponseReturnValue:
+    """The action server reached this listener with the right token (the readiness chain)."""
+    return jsonify(ok=True)
+
+
 def _contact(session: Session, pseudonym: str) -> Contact:
     contact = session.scalar(select(Contact).where(Contact.pseudonym == pseudonym))
     if contact is None:

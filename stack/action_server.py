@@ -18,7 +18,11 @@ from typing import Any
 
 SECRET_ENV = "ACTION_SERVER_TOKEN"
 MIN_SECRET_LENGTH = 16  # as intake.settings requires
-OPEN_PATHS = frozenset({"/health"})  # intake checks it before each turn; it answers only {"status": "ok"}
+# /health: intake checks it before each turn, and it answers only {"status": "ok"}. /health/intake:
+# whether this server reaches intake's internal API with its token (intake's /readyz and the
+# launcher ask it), answered from a cache so an open path cannot make it call intake often.
+OPEN_PATHS = frozenset({"/health", "/health/intake"})
+INTAKE_CHECK_CACHE_S = 5.0
 
 
 def authorized(header: str | None, secret: str) -> bool:
@@ -58,6 +62,21 @@ def main(argv: list[str] | None = None) -> int:
         if not authorized(request.headers.get("Authorization"), secret):
             return response.json({"error": "unauthorized"}, status=401)
         return None
+
+    import asyncio
+    import time
+
+    from actions.intake_client import reach_intake
+
+    checked: dict[str, Any] = {"at": float("-inf"), "answer": None}
+
+    @app.get("/health/intake")
+    async def health_intake(request: Any) -> Any:
+        if time.monotonic() - checked["at"] > INTAKE_CHECK_CACHE_S:
+            checked["answer"] = await asyncio.to_thread(reach_intake)
+            checked["at"] = time.monotonic()
+        answer = checked["answer"]
+        return response.json(answer, status=200 if answer["intake"] == "ok" else 503)
 
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
     app.run(host, args.port, workers=1, access_log=False)

@@ -11,10 +11,22 @@ from dataclasses import replace
 from dotenv import dotenv_values
 
 from intake.redis_checks import refuse_unsafe_redis
+from intake.settings import Settings, SettingsError
 from stack.paths import ROOT, VAR
-from stack.processes import Process, fallback_port, internal_api_url, port_open, redis_process, system_processes
+from stack.processes import (
+    Process,
+    fallback_port,
+    internal_api_url,
+    internal_local_url,
+    port_open,
+    redis_process,
+    system_processes,
+)
+from stack.start_checks import STARTING, intake_link_problem, taken_ports, wait_until_ready
 
 LOCAL_REDIS_PORT = 6380
+START_ORDER = ("internal", "actions", "web", "fallback", "worker", "beat", "rasa")
+READY_TIMEOUT_S = 120.0
 
 
 # Processes started again when they exit; any other exit stops everything, so it is seen.
@@ -48,20 +60,42 @@ def main() -> int:
             print(f"started Redis on 127.0.0.1:{LOCAL_REDIS_PORT} (data in var/redis)")
         # Before anything uses it: a Redis that may evict keys would lose queued tasks and locks.
         refuse_unsafe_redis(env["REDIS_URL"], lambda warning: print(f"warning: {warning}", file=sys.stderr))
+        try:
+            # The settings every process will read, checked once here with the message that names
+            # the setting, rather than as a process's traceback in its log.
+            Settings.from_env(env)
+        except SettingsError as error:
+            sys.exit(f"cannot start: {error}")
+        taken = taken_ports(env)
+        if taken:
+            sys.exit("cannot start:\n  " + "\n  ".join(taken))
         processes = system_processes(env)
-        # The internal API first: the actions call it as soon as the first message arrives.
-        processes.sort(key=lambda process: process.name != "internal")
+        # The internal API first, then the action server: the link between them is checked before
+        # Rasa spends a minute loading, so a wrong INTERNAL_API_URL fails in seconds.
+        processes.sort(key=lambda process: START_ORDER.index(process.name) if process.name in START_ORDER else 99)
         for process in processes:
-            print(f"starting {process.name}…", flush=True)
+            print(f"starting {process.name}: {STARTING.get(process.name, '')}", flush=True)
             started.append(process.start())
-            process.wait_ready()
+            try:
+                process.wait_ready(say=lambda text: print(f"  {text}", flush=True))
+            except (RuntimeError, TimeoutError) as error:
+                sys.exit(f"cannot start: {error}")
+            if process.name == "actions":
+                problem = intake_link_problem(env)
+                if problem:
+                    sys.exit(f"cannot start: the assistant could not answer a payment question.\n  {problem}")
+        # Every process answers its own port; "ready" waits for a beneficiary's whole path.
+        broken = wait_until_ready(env, READY_TIMEOUT_S, lambda text: print(f"  {text}", flush=True))
+        if broken:
+            lines = "\n  ".join(f"{name}: {why}" for name, why in broken.items())
+            sys.exit(f"not ready after {READY_TIMEOUT_S:.0f} s:\n  {lines}")
         print(
-            "\nLínea Ciudadana is running:\n"
+            "\nLínea Ciudadana is ready (a payment question can be answered end to end):\n"
             f"  Twilio webhook   {env.get('PUBLIC_BASE_URL', f'http://127.0.0.1:{port}')}/twilio/inbound\n"
             f"  Fallback URL     {env.get('PUBLIC_BASE_URL', f'http://127.0.0.1:{port}')}/twilio/fallback"
             f" (its own process on 127.0.0.1:{fallback_port(env)})\n"
             f"  Health           http://127.0.0.1:{port}/healthz (liveness)\n"
-            f"  Readiness        {env['INTERNAL_API_URL']}/readyz (every dependency; internal listener)\n"
+            f"  Readiness        {internal_local_url(env)}/readyz (every link; internal listener)\n"
             f"  Rasa             {env['RASA_URL']}\n"
             f"  Action server    {env['ACTION_SERVER_URL']}\n"
             f"  Internal API     {env['INTERNAL_API_URL']} (the action server's only way in)\n"

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -63,9 +64,15 @@ class Process:
         handle.close()
         return self
 
-    def wait_ready(self, timeout_s: float = 180) -> None:
-        deadline = time.monotonic() + timeout_s
+    def wait_ready(self, timeout_s: float = 180, say: Callable[[str], None] | None = None) -> None:
+        """Until the process answers its health URL; `say` hears every 15 s that it is still waited for."""
+        started = time.monotonic()
+        deadline = started + timeout_s
+        told = started
         while time.monotonic() < deadline:
+            if say is not None and time.monotonic() - told >= 15:
+                told = time.monotonic()
+                say(f"still starting {self.name} ({told - started:.0f} s); its log: {self.log_path}")
             if self.popen and self.popen.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.popen.returncode}; see {self.log_path}")
             if self.health_url is None:
@@ -155,7 +162,7 @@ def _host_port(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _internal_local_url(env: dict[str, str]) -> str:
+def internal_local_url(env: dict[str, str]) -> str:
     """The internal listener as this machine reaches it (loopback when it binds every address)."""
     bind, port = internal_address(env)
     return "http://" + _host_port("127.0.0.1" if bind in {"0.0.0.0", "::"} else bind, port)
@@ -163,7 +170,7 @@ def _internal_local_url(env: dict[str, str]) -> str:
 
 def internal_api_url(env: dict[str, str]) -> str:
     """INTERNAL_API_URL if set, else the internal listener on this machine."""
-    return (env.get("INTERNAL_API_URL", "").strip() or _internal_local_url(env)).rstrip("/")
+    return (env.get("INTERNAL_API_URL", "").strip() or internal_local_url(env)).rstrip("/")
 
 
 def rasa_env(env: dict[str, str]) -> dict[str, str]:
@@ -327,7 +334,7 @@ def system_processes(env: dict[str, str], workers: int | None = None) -> list[Pr
                 "intake:create_internal_app()",
             ],
             env,
-            health_url=f"{_internal_local_url(env)}/livez",
+            health_url=f"{internal_local_url(env)}/livez",
         ),
         # Last, so every other process keeps its place. Public like web (Twilio calls it), and
         # apart from it: it answers while the database, or the web app itself, is down.
