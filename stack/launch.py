@@ -89,10 +89,11 @@ def main() -> int:
         if broken:
             lines = "\n  ".join(f"{name}: {why}" for name, why in broken.items())
             sys.exit(f"not ready after {READY_TIMEOUT_S:.0f} s:\n  {lines}")
+        public = (env.get("PUBLIC_BASE_URL", "").strip() or f"http://127.0.0.1:{port}").rstrip("/")
         print(
             "\nLínea Ciudadana is ready (a payment question can be answered end to end):\n"
-            f"  Twilio webhook   {env.get('PUBLIC_BASE_URL', f'http://127.0.0.1:{port}')}/twilio/inbound\n"
-            f"  Fallback URL     {env.get('PUBLIC_BASE_URL', f'http://127.0.0.1:{port}')}/twilio/fallback"
+            f"  Twilio webhook   {public}/twilio/inbound\n"
+            f"  Fallback URL     {public}/twilio/fallback"
             f" (its own process on 127.0.0.1:{fallback_port(env)})\n"
             f"  Health           http://127.0.0.1:{port}/healthz (liveness)\n"
             f"  Readiness        {internal_local_url(env)}/readyz (every link; internal listener)\n"

@@ -52,7 +52,12 @@ def _forget_old_defaults(target: Path) -> None:
     # name: (old default, new value). INTERNAL_API_URL on the public port: the internal API has its
     # own listener now (empty means that one). RASA_TIMEOUT_S 30: the worker must outwait Rasa's
     # action timeout (ACTION_TIMEOUT_S, 60) by 10 s.
-    old_defaults = {"INTERNAL_API_URL": (f"http://127.0.0.1:{port}", ""), "RASA_TIMEOUT_S": ("30", "75")}
+    # PUBLIC_BASE_URL on 127.0.0.1:PORT: empty now means that, and follows PORT when it changes.
+    old_defaults = {
+        "INTERNAL_API_URL": (f"http://127.0.0.1:{port}", ""),
+        "RASA_TIMEOUT_S": ("30", "75"),
+        "PUBLIC_BASE_URL": (f"http://127.0.0.1:{port}", ""),
+    }
     stale = {
         name: new
         for name, (old, new) in old_defaults.items()

@@ -20,3 +20,15 @@ def test_values_the_operator_chose_are_left_for_settings_to_judge(tmp_path: Path
     env.write_text(text)
     _forget_old_defaults(env)
     assert env.read_text() == text
+
+
+def test_the_old_public_address_on_this_port_now_follows_port(tmp_path: Path) -> None:
+    # Written by an older .env.example: with it, `PORT=8080 make run` kept telling Twilio and the
+    # staff app about port 8000. Empty follows PORT; an address the operator chose stays.
+    env = tmp_path / ".env"
+    env.write_text("PORT=8000\nPUBLIC_BASE_URL=http://127.0.0.1:8000\n")
+    _forget_old_defaults(env)
+    assert env.read_text() == "PORT=8000\nPUBLIC_BASE_URL=\n"
+    env.write_text("PORT=8000\nPUBLIC_BASE_URL=https://linea.sedesol.gob.hn\n")
+    _forget_old_defaults(env)
+    assert env.read_text() == "PORT=8000\nPUBLIC_BASE_URL=https://linea.sedesol.gob.hn\n"
