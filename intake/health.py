@@ -198,13 +198,15 @@ def satisfaction_cells(cases: list[CaseFacts], k: int) -> list[Cell]:
 
 def averages_withheld(cells: list[Cell]) -> set[str]:
     """The slices ("" for the country, else a month) whose satisfaction average must not be
-    published: where any cell of their distribution is reserved. An average is one more equation
-    over the distribution (the sum of score x count), and with the total it can solve two reserved
-    cells; where nothing is reserved the average tells nothing new."""
+    published. An average is one more equation over its distribution (the sum of score x count):
+    with the total, it can solve two reserved cells. So a month's average goes where any cell of
+    that month is reserved, and the country's wherever any cell at all is: the country's average
+    weighs the months' together, and with all the others published it would give the withheld
+    month's back. Where nothing is reserved an average tells nothing new."""
     withheld = set()
-    for family, dims, key, value in cells:
-        if family == SATISFACTION and value is None and "rating" in dims.split(","):
-            withheld.add(key.get("month", ""))
+    for family, _dims, key, value in cells:
+        if family == SATISFACTION and value is None:
+            withheld |= {"", key.get("month", "")}
     return withheld
 
 

@@ -137,10 +137,12 @@ def test_indicators_recomputed_from_raw_rows_match_the_published_ones(rt: Runtim
     expected = _expected_indicators(_raw(rt), NOW, 10)
     # An average is withheld where its distribution (a published cube) has a reserved cell.
     ratings = _cells(rt, snapshot_id, "satisfaccion")
-    for (dims, key), value in ratings.items():
-        if value is None and "rating" in dims:
+    for (_dims, key), value in ratings.items():
+        if value is None:  # that month's average goes, and the country's (it weighs them together)
+            expected[("satisfaccion_promedio", "", ())] = None
             month_key = tuple(p for p in key if p[0] == "month")
-            expected[("satisfaccion_promedio", "month" if month_key else "", month_key)] = None
+            if month_key:
+                expected[("satisfaccion_promedio", "month", month_key)] = None
     for key, value in expected.items():
         assert published[key] == pytest.approx(value, abs=0.01) if value is not None else published[key] is None, key
     assert {k for k in published if k[0] in {n for n, _, _ in expected}} == set(expected)
@@ -196,7 +198,7 @@ def test_indicators_recomputed_from_raw_rows_match_the_published_ones(rt: Runtim
 
 
 def test_satisfaction_is_a_protected_cube(rt: Runtime) -> None:
-    health_data.cases(rt, Plan({"0501": [0, 30, 30], "0801": [0, 20, 4]}), seed=3)
+    health_data.cases(rt, Plan({"0501": [0, 30, 30, 220], "0801": [0, 20, 4, 0]}), seed=3)
     snapshot_id = _snapshot(rt)
     cells = _cells(rt, snapshot_id, "satisfaccion")
     raw = _raw(rt)
@@ -211,10 +213,19 @@ def test_satisfaction_is_a_protected_cube(rt: Runtime) -> None:
     # An average over a distribution with reserved cells would be one more equation to solve them.
     published = _published(rt, snapshot_id)
     for m in {dict(key)["month"] for (dims, key) in cells if dims == "month,rating"}:
-        reserved = any(v is None for (d, key), v in cells.items() if d == "month,rating" and dict(key)["month"] == m)
+        reserved = any(v is None for (d, key), v in cells.items() if "month" in d and dict(key)["month"] == m)
         average = published.get(("satisfaccion_promedio", "month", (("month", m),)))
         assert not (reserved and average is not None), m
-    assert any(v is None for (d, _), v in cells.items() if d == "rating")
+    # A month whose cells are all published keeps its average: it tells nothing the cells do not.
+    full = [
+        m
+        for m in {dict(key)["month"] for (dims, key) in cells if dims == "month,rating"}
+        if all(v is not None for (d, key), v in cells.items() if "month" in d and dict(key)["month"] == m)
+    ]
+    assert full and all(published[("satisfaccion_promedio", "month", (("month", m),))] is not None for m in full)
+    # Some month has a reserved score, so the country's average goes too: it weighs the months'
+    # averages together, and would give the withheld one back.
+    assert any(v is None for v in cells.values()) and all(v is not None for (d, _), v in cells.items() if d == "rating")
     assert published[("satisfaccion_promedio", "", ())] is None
     with rt.sessions() as session:
         headline = session.scalar(
