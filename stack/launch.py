@@ -75,11 +75,13 @@ def main() -> int:
         processes.sort(key=lambda process: START_ORDER.index(process.name) if process.name in START_ORDER else 99)
         for process in processes:
             print(f"starting {process.name}: {STARTING.get(process.name, '')}", flush=True)
+            began = time.monotonic()
             started.append(process.start())
             try:
                 process.wait_ready(say=lambda text: print(f"  {text}", flush=True))
             except (RuntimeError, TimeoutError) as error:
                 sys.exit(f"cannot start: {error}")
+            print(f"  {process.name} is up ({time.monotonic() - began:.0f} s)", flush=True)
             if process.name == "actions":
                 problem = intake_link_problem(env)
                 if problem:

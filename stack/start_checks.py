@@ -12,17 +12,18 @@ from urllib.parse import urlparse
 from urllib.request import urlopen
 
 from intake.health_links import explain_intake_link
-from stack.processes import fallback_port, internal_address, internal_local_url, port_open
+from stack.processes import fallback_port, internal_address, internal_local_url, port_bindable
 
 # What the slow parts do while a new user waits, and roughly how long (this machine: 2 cores).
 STARTING = {
-    "internal": "intake's internal API for the action server (a few seconds)",
-    "actions": "the action server (about 10 s: it loads Rasa's SDK and the actions)",
-    "rasa": "the assistant, Rasa (about 30 to 60 s: it loads the trained model)",
-    "web": "the web app: Twilio's webhook, the staff app, /transparencia (a few seconds)",
-    "worker": "the Celery worker that answers each message (about 5 s)",
+    "internal": "intake's internal API for the action server (about 1 s)",
+    "actions": "the action server (a few seconds)",
+    "web": "the web app: Twilio's webhook, the staff app, /transparencia (about 1 s)",
+    "fallback": "Twilio's Fallback URL, its own process (about 1 s)",
+    "worker": "the Celery worker that answers each message",
     "beat": "the scheduler of sweeps, snapshots and reports",
-    "fallback": "Twilio's Fallback URL, its own process",
+    # Measured on 2 cores: 14 s with the model's files in the page cache; a cold first start is slower.
+    "rasa": "the assistant, Rasa (15 to 40 s: it loads the trained model)",
 }
 
 
@@ -54,7 +55,7 @@ def taken_ports(env: dict[str, str]) -> list[str]:
     return [
         f"{name}: port {number} is already in use by another program; {fix}"
         for name, host, number, fix in wanted
-        if port_open(host, number)
+        if not port_bindable(host, number)
     ]
 
 

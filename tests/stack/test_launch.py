@@ -4,6 +4,7 @@ question is answered end to end; a wrong INTERNAL_API_URL stops the start with a
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from intake.demo_registry import write_demo
 from intake.migrations_runner import upgrade
 from intake.registry import import_files
 from stack.paths import ROOT
-from stack.processes import free_port, port_open
+from stack.processes import free_port, port_bindable, port_open
 from stack.train import ensure_model
 from stack.twilio_standin import TwilioStandIn
 from tests.env import TWILIO_AUTH_TOKEN, base_env
@@ -33,10 +34,11 @@ LAUNCH_REDIS_URL = os.environ.get("TEST_LAUNCH_REDIS_URL", "redis://127.0.0.1:63
 
 
 def _port_with_two_free_after() -> int:
-    """A PORT whose PORT + 1 (the internal API) and PORT + 2 (the fallback) are free too."""
-    for _ in range(50):
-        port = free_port()
-        if port < 65000 and not any(port_open("127.0.0.1", port + n) for n in (1, 2)):
+    """A PORT whose PORT + 1 (the internal API) and PORT + 2 (the fallback) are free too: below
+    Linux's ephemeral range (32768 up), where a client connection (a Redis client's, say) could
+    hold PORT + 1 as its own end by the time the internal API binds it."""
+    for port in random.Random().sample(range(20000, 32000, 3), 200):
+        if all(port_bindable("127.0.0.1", port + n) for n in (0, 1, 2)):
             return port
     raise AssertionError("no three free ports in a row")
 
@@ -63,9 +65,10 @@ def _env(database_url: str, **settings: str) -> dict[str, str]:
 
 
 def _launch(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "stack.launch"], cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
-    )
+    with log.open("wb") as handle:  # the launcher keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "stack.launch"], cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT
+        )
 
 
 def _stop(launcher: subprocess.Popen[bytes]) -> None:
