@@ -134,6 +134,21 @@ def unused_household(system: System, *, with_next: bool = False, withheld: bool 
     return found[0]
 
 
+def next_payment(system: System, household: dict[str, str]) -> dict[str, str]:
+    """The household's next scheduled payment in the registry files: what the assistant must say."""
+    today = date.today().isoformat()
+    return min(
+        (
+            p
+            for p in system.payments
+            if p["household_id"] == household["household_id"]
+            and p["status"] == "scheduled"
+            and p["scheduled_date"] >= today
+        ),
+        key=lambda p: p["scheduled_date"],
+    )
+
+
 def says(reply: str, expected: str) -> bool:
     """`expected` is in `reply` as an SMS carries it (GSM-7: no á, í, ó, ú)."""
     return to_gsm7(expected) in to_gsm7(reply)

@@ -16,7 +16,7 @@ from intake.db import engine_for, session_factory
 from intake.models import AssistantAnswer, Case, InboundMessage, OutboundMessage
 from intake.pseudonyms import pseudonym_for
 from intake.settings import tracker_url
-from tests.stack.system import STACK_REDIS_URL, Assistant, System, says, unused_household
+from tests.stack.system import STACK_REDIS_URL, Assistant, System, next_payment, says, unused_household
 
 pytestmark = pytest.mark.stack
 TRACKER_REDIS_URL = tracker_url(STACK_REDIS_URL)  # the trackers' own database, as the stack derives it
@@ -55,16 +55,7 @@ def test_a_beneficiary_asks_when_they_get_paid_and_gets_the_registry_answer(syst
     ask_dni = system.ask(phone, "cuando me toca cobrar")
     assert "identidad" in ask_dni
     answer = system.ask(phone, household["dni"].replace("-", " "))
-    payment = min(
-        (
-            p
-            for p in system.payments
-            if p["household_id"] == household["household_id"]
-            and p["status"] == "scheduled"
-            and p["scheduled_date"] >= date.today().isoformat()
-        ),
-        key=lambda p: p["scheduled_date"],
-    )
+    payment = next_payment(system, household)
     assert f"L {Decimal(payment['amount_lps']):,.2f}" in answer
     assert _spanish_date(payment["scheduled_date"]) in answer
     assert payment["collection_point"] in answer

@@ -25,7 +25,7 @@ from stack.processes import free_port, port_bindable, port_open
 from stack.train import ensure_model
 from stack.twilio_standin import TwilioStandIn
 from tests.env import TWILIO_AUTH_TOKEN, base_env
-from tests.stack.system import TWILIO_SID, System, read_csv, unused_household
+from tests.stack.system import TWILIO_SID, System, next_payment, read_csv, unused_household
 
 pytestmark = pytest.mark.stack
 # Its own Redis databases (broker 4, trackers 5): the launcher starts a whole system beside the
@@ -125,16 +125,7 @@ def test_port_alone_answers_a_payment_question_end_to_end(tmp_path: Path) -> Non
         system.ask(phone, "hola", timeout_s=90)
         assert "identidad" in system.ask(phone, "cuando me toca cobrar", timeout_s=90)
         answer = system.ask(phone, household["dni"], timeout_s=90)
-        payment = min(
-            (
-                p
-                for p in system.payments
-                if p["household_id"] == household["household_id"]
-                and p["status"] == "scheduled"
-                and p["scheduled_date"] >= date.today().isoformat()
-            ),
-            key=lambda p: p["scheduled_date"],
-        )
+        payment = next_payment(system, household)
         assert f"L {Decimal(payment['amount_lps']):,.2f}" in answer, answer
         assert "no podemos consultar" not in answer
     finally:
