@@ -99,6 +99,21 @@ def test_a_wrong_internal_api_url_stops_the_start_and_names_it(tmp_path: Path) -
     assert not port_open("127.0.0.1", port) and not port_open("127.0.0.1", port + 1)  # nothing left running
 
 
+def test_a_setting_that_cannot_work_stops_the_start_before_any_process(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path / 'launch.db'}"
+    port = _port_with_two_free_after()
+    log = tmp_path / "launch.log"
+    public = f"http://127.0.0.1:{port}"  # the public port: the internal API is never served there
+    launcher = _launch(_env(database_url, PORT=str(port), INTERNAL_API_URL=public), log)
+    try:
+        code = launcher.wait(timeout=60)
+    finally:
+        _stop(launcher)
+    said = log.read_text()
+    assert code != 0 and "cannot start: INTERNAL_API_URL points at the public port" in said, said
+    assert "starting " not in said
+
+
 def test_port_alone_answers_a_payment_question_end_to_end(tmp_path: Path) -> None:
     ensure_model(quiet=True)
     database_url = f"sqlite:///{tmp_path / 'launch.db'}"
