@@ -260,7 +260,16 @@ def test_readyz_sees_every_part_up(system: System) -> None:
     import requests
 
     body = requests.get(f"{system.internal}/readyz", timeout=15).json()
-    checks = {"database": True, "redis": True, "trackers": True, "rasa": True, "actions": True}
+    # actions_to_intake: the action server reaches this internal API with its token (the last link
+    # of a payment question), asked of the action server itself.
+    checks = {
+        "database": True,
+        "redis": True,
+        "trackers": True,
+        "rasa": True,
+        "actions": True,
+        "actions_to_intake": True,
+    }
     assert body == {"status": "ok", "checks": checks}
     assert requests.get(f"{system.web}/healthz", timeout=10).json() == {"status": "ok"}  # liveness only
 
