@@ -39,6 +39,15 @@ def index() -> ResponseReturnValue:
     if not sees_sensitive_flags(g.staff):
         sensitive = set(g.db.scalars(select(CaseCategory.code).where(CaseCategory.sensitive.is_(True))))
         rows = [r for r in rows if not (r["tipo"] == "salto" and r["sujeto"] in sensitive)]
+        # A silence flag counts every case of the department, those sent to the integrity unit
+        # too: a supervisor of that office who knows their own team's count could tell from it
+        # that a complaint went elsewhere. They see the flag and its rule, not the numbers.
+        rows = [
+            {**r, "observado": None, "esperado": None}
+            if r["tipo"] == "silencio" and r["sujeto"] == g.staff.department
+            else r
+            for r in rows
+        ]
     return render_template(
         "staff/mechanism.html",
         rows=rows,

@@ -316,6 +316,13 @@ def test_the_public_sees_finished_months_flags_without_numbers_staff_see_them_at
     seen = client.get("/staff/salud/").get_data(as_text=True)
     assert "Yoro" in seen and "(en curso)" in seen
     assert "Cobro" not in seen
+    assert "reservado para integridad" not in seen  # Yoro is not this supervisor's department
+    # The Yoro office's own supervisor sees the flags on Yoro without their numbers: the count
+    # includes cases the integrity unit holds, and their own team's count would give those away.
+    yoro = make_account(rt, "regional_yoro", "supervisor", department="Yoro")
+    login(client, rt, *yoro)
+    seen = client.get("/staff/salud/").get_data(as_text=True)
+    assert "Yoro" in seen and "reservado para integridad" in seen
     login(client, rt, *integrity)
     seen = client.get("/staff/salud/").get_data(as_text=True)
     assert "salto_categoria" not in seen and "Salto" in seen and "(en curso)" in seen
