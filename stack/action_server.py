@@ -69,13 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     from actions.intake_client import reach_intake
 
     checked: dict[str, Any] = {"at": float("-inf"), "answer": None}
+    asking = asyncio.Lock()  # callers arriving together share one call to intake
 
     @app.get("/health/intake")
     async def health_intake(request: Any) -> Any:
-        if time.monotonic() - checked["at"] > INTAKE_CHECK_CACHE_S:
-            checked["answer"] = await asyncio.to_thread(reach_intake)
-            checked["at"] = time.monotonic()
-        answer = checked["answer"]
+        async with asking:
+            if time.monotonic() - checked["at"] > INTAKE_CHECK_CACHE_S:
+                checked["answer"] = await asyncio.to_thread(reach_intake)
+                checked["at"] = time.monotonic()
+            answer = checked["answer"]
         return response.json(answer, status=200 if answer["intake"] == "ok" else 503)
 
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
