@@ -272,7 +272,10 @@ def settle() -> None:
     A snapshot's cells are tens of thousands of small dicts that live until the next snapshot; a
     full collection walks them all (about 50 ms at a million cases), and one lands on a page
     request every few hundred requests (docs/performance.md). Collecting once now and freezing
-    what is left keeps those walks off the requests; it runs once per snapshot per process."""
+    what is left keeps those walks off the requests; it runs once per snapshot per process.
+    Unfreezing first lets that collection reach what the last freeze caught and has since become
+    cyclic garbage (the previous snapshot's cells themselves go by reference counting)."""
+    gc.unfreeze()
     gc.collect()
     gc.freeze()
 
