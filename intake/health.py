@@ -31,8 +31,9 @@ from intake.months import elapsed_share, month_of, months_between
 REQUEST_GRACE = timedelta(days=2)
 SATISFACTION, HOUSEHOLDS, PAID = "satisfaccion", "hogares", "hogares_pagados"
 SATISFACTION_TABLES: list[tuple[str, ...]] = [("rating",), ("month", "rating")]
-# Registry counts published for each month, by department (and, as its margin, for the country).
-REGISTRY_TABLES: list[tuple[str, ...]] = [("department", "month")]
+# Registry counts published for each month, by department and for the country (each its own
+# open-data table; no total over months, which would add one household's months together).
+REGISTRY_TABLES: list[tuple[str, ...]] = [("department", "month"), ("month",)]
 
 Cell = tuple[str, str, dict[str, str], int | None]  # family, dims, key, value (None: reserved)
 Indicator = tuple[str, str, dict[str, str], float | None]  # name, dims, key, value (None: not published)

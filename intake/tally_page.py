@@ -41,9 +41,7 @@ def _dataset_name(family: str, dims: tuple[str, ...]) -> str:
 # Open data: one file per published table (tally.TABLES and ANSWER_TABLES, nothing else), named
 # after its dimensions; the names are a public contract, so a new table only adds a name.
 DATASETS: dict[str, tuple[str, tuple[str, ...]]] = {
-    _dataset_name(family, dims): (family, dims)
-    for family, tables in FAMILY_TABLES.items()
-    for dims in [*tables, *([("month",)] if family in (HOUSEHOLDS, PAID) else [])]
+    _dataset_name(family, dims): (family, dims) for family, tables in FAMILY_TABLES.items() for dims in tables
 }
 # The health section's tables, which are not cubes of counts: name -> their columns.
 HEALTH_DATASETS: dict[str, list[str]] = {

@@ -92,11 +92,12 @@ def wait_until_ready(env: dict[str, str], timeout_s: float, say: Callable[[str],
             status, body = _get_json(url)
         except (URLError, OSError, ValueError) as error:
             status, body = 0, {"checks": {"internal": False}, "problems": {"internal": type(error).__name__}}
-        checks = body.get("checks", {})
-        problems = body.get("problems", {})
-        if status == 200 and isinstance(checks, dict) and checks.get("actions_to_intake") is True:
+        checks = body.get("checks")
+        problems = body.get("problems")
+        checks = checks if isinstance(checks, dict) else {}
+        problems = problems if isinstance(problems, dict) else {}
+        if status == 200 and checks.get("actions_to_intake") is True:
             return None
-        assert isinstance(checks, dict) and isinstance(problems, dict)
         missing = {name: str(problems.get(name, "not answering yet")) for name, ok in checks.items() if not ok}
         if time.monotonic() - told > 15:
             told = time.monotonic()

@@ -71,6 +71,16 @@ def _launch(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         )
 
 
+def _until_it_stops(env: dict[str, str], log: Path, timeout_s: float) -> tuple[int, str]:
+    """Run the launcher until it gives up on its own: its exit code and what it printed."""
+    launcher = _launch(env, log)
+    try:
+        code = launcher.wait(timeout=timeout_s)
+    finally:
+        _stop(launcher)
+    return code, log.read_text()
+
+
 def _stop(launcher: subprocess.Popen[bytes]) -> None:
     if launcher.poll() is None:
         launcher.send_signal(signal.SIGINT)  # as Ctrl-C: the launcher stops every process it started
@@ -84,12 +94,7 @@ def test_a_wrong_internal_api_url_stops_the_start_and_names_it(tmp_path: Path) -
     nowhere = f"http://127.0.0.1:{free_port()}"
     log = tmp_path / "launch.log"
     started = time.monotonic()
-    launcher = _launch(_env(database_url, PORT=str(port), INTERNAL_API_URL=nowhere), log)
-    try:
-        code = launcher.wait(timeout=150)
-    finally:
-        _stop(launcher)
-    said = log.read_text()
+    code, said = _until_it_stops(_env(database_url, PORT=str(port), INTERNAL_API_URL=nowhere), log, 150)
     assert code != 0, said
     assert f"cannot reach INTERNAL_API_URL={nowhere}" in said, said
     assert f"http://127.0.0.1:{port + 1}" in said  # where intake's internal listener really is
@@ -104,12 +109,7 @@ def test_a_setting_that_cannot_work_stops_the_start_before_any_process(tmp_path:
     port = _port_with_two_free_after()
     log = tmp_path / "launch.log"
     public = f"http://127.0.0.1:{port}"  # the public port: the internal API is never served there
-    launcher = _launch(_env(database_url, PORT=str(port), INTERNAL_API_URL=public), log)
-    try:
-        code = launcher.wait(timeout=60)
-    finally:
-        _stop(launcher)
-    said = log.read_text()
+    code, said = _until_it_stops(_env(database_url, PORT=str(port), INTERNAL_API_URL=public), log, 60)
     assert code != 0 and "cannot start: INTERNAL_API_URL points at the public port" in said, said
     assert "starting " not in said
 
